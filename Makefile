@@ -1,0 +1,55 @@
+# trustplane — `make help` lists the targets.
+SHELL := /usr/bin/env bash -o errexit -o nounset -o pipefail
+.DEFAULT_GOAL := help
+
+BIN        ?= $(CURDIR)/bin
+GO         ?= go
+TEST_FLAGS ?= -count=1 -timeout=15m
+BENCH_ARGS ?=
+# Where `make run` keeps the self-hosted CA it generates.
+CREDS_DIR  ?= $(CURDIR)/.run/credentials
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build every binary into ./bin.
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+.PHONY: run
+run: build ## Run sentry self-hosted on 127.0.0.1:50001, generating its CA into $(CREDS_DIR).
+	@mkdir -p $(CREDS_DIR)
+	$(BIN)/sentry --issuer-credentials $(CREDS_DIR) --trust-domain cluster.local --listen-address 127.0.0.1 --port 50001
+
+.PHONY: test
+test: ## Run every test (unit, fuzz seeds, integration against the real binaries).
+	$(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: test-race
+test-race: ## Run every test with the race detector.
+	$(GO) test $(TEST_FLAGS) -race ./...
+
+.PHONY: bench
+bench: build ## Benchmark SignCertificate against a real sentry (see test/bench).
+	$(GO) run ./test/bench/sentrybench --sentry $(BIN)/sentry $(BENCH_ARGS)
+
+.PHONY: generate
+generate: ## Regenerate the gRPC code from api/sentry/v1/sentry.proto.
+	./hack/generate-proto.sh
+
+.PHONY: verify
+verify: generate ## Regenerate everything and fail if the tree changed.
+	$(GO) mod tidy
+	gofmt -l $$(git ls-files '*.go') | (! grep .) || { echo "gofmt needed"; exit 1; }
+	git diff --exit-code -- api go.mod go.sum || { echo "generated files are out of date: run make generate"; exit 1; }
+
+.PHONY: fuzz
+fuzz: ## Fuzz every outside-input parser for FUZZTIME each (default 20s).
+	./hack/fuzz.sh $${FUZZTIME:-20s}
+
+.PHONY: lint
+lint: ## gofmt and go vet.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...

@@ -17,7 +17,8 @@ import (
 // Renewal timing.
 const (
 	// RenewFraction is the share of a certificate's lifetime after which it
-	// is renewed, before jitter.
+	// is renewed, before jitter. The lifetime counts from NotBefore or from
+	// receipt, whichever is later.
 	RenewFraction = 0.5
 	// RenewJitter spreads renewals by ± this share of the lifetime, so that
 	// sidecars started together do not all call Sentry together.
@@ -72,7 +73,7 @@ func (c *Client) run(ctx context.Context) {
 				return
 			}
 			if err == nil {
-				renewAt = c.renewalTime(s.Certificates[0])
+				renewAt = c.renewalTime(s.Certificates[0], c.opts.Clock.Now())
 				retry = RetryInitial
 				continue
 			}
@@ -134,11 +135,18 @@ func (c *Client) logFailure(err error, wait time.Duration) {
 	}
 }
 
-// renewalTime is when a certificate is due for renewal: RenewFraction of
-// its lifetime after NotBefore, ± RenewJitter.
-func (c *Client) renewalTime(leaf *x509.Certificate) time.Time {
-	life := leaf.NotAfter.Sub(leaf.NotBefore)
-	return leaf.NotBefore.Add(c.jitter(time.Duration(RenewFraction*float64(life)), RenewJitter/RenewFraction))
+// renewalTime is when a certificate received at now is due for renewal:
+// RenewFraction of its lifetime, ± RenewJitter. The lifetime counts from
+// NotBefore, as Dapr's does, but not from before now: a server that
+// backdates NotBefore far would otherwise hand out certificates that are due
+// on arrival, and the loop would renew without pause.
+func (c *Client) renewalTime(leaf *x509.Certificate, now time.Time) time.Time {
+	start := leaf.NotBefore
+	if start.Before(now) {
+		start = now
+	}
+	life := leaf.NotAfter.Sub(start)
+	return start.Add(c.jitter(time.Duration(RenewFraction*float64(life)), RenewJitter/RenewFraction))
 }
 
 // jitter returns d scaled by a random factor in [1-spread, 1+spread).

@@ -127,7 +127,9 @@ type fakeSentry struct {
 	ca    *testCA
 	clock *clocktesting.FakeClock
 	ttl   time.Duration
-	addr  string
+	// backdate moves NotBefore into the past, as Sentry does for clock skew.
+	backdate time.Duration
+	addr     string
 
 	mu         sync.Mutex
 	requests   []*sentryv1.SignCertificateRequest
@@ -183,7 +185,7 @@ func (fs *fakeSentry) SignCertificate(_ context.Context, req *sentryv1.SignCerti
 		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}
 	now := fs.clock.Now()
-	leaf, err := fs.ca.tryLeaf(id, csr.PublicKey, now, now.Add(fs.ttl))
+	leaf, err := fs.ca.tryLeaf(id, csr.PublicKey, now.Add(-fs.backdate), now.Add(fs.ttl))
 	if err != nil {
 		return nil, status.Error(codes.Internal, "failed to sign certificate")
 	}

@@ -36,9 +36,9 @@ func TestParseSource(t *testing.T) {
 			source: base64.URLEncoding.EncodeToString([]byte(`{"keys":[{"k":"???>>>"}]}`)),
 			kind:   sourceInline, inline: `{"keys":[{"k":"???>>>"}]}`,
 		},
-		"an absolute path is a file source":    {source: "/etc/dapr/jwks.json", kind: sourceFile, path: "/etc/dapr/jwks.json"},
-		"a relative path is a file source":     {source: "jwks.json", kind: sourceFile, path: "jwks.json"},
-		"a URL without a host is rejected":     {source: "https:///jwks.json", err: "no host"},
+		"an absolute path is a file source":      {source: "/etc/dapr/jwks.json", kind: sourceFile, path: "/etc/dapr/jwks.json"},
+		"a relative path is a file source":       {source: "jwks.json", kind: sourceFile, path: "jwks.json"},
+		"a URL without a host is rejected":       {source: "https:///jwks.json", err: "no host"},
 		"a multi-line non-JSON text is rejected": {source: "keys:\n - a", err: "neither a URL"},
 	}
 	for name, tc := range tests {
@@ -120,8 +120,8 @@ func TestParseKeySet(t *testing.T) {
 		"a set of only symmetric keys is rejected": {
 			input: set(oct), err: ErrNoUsableKeys,
 		},
-		"an empty set is rejected":  {input: []byte(`{"keys":[]}`), err: ErrNoUsableKeys},
-		"invalid JSON is rejected":  {input: []byte(`{"keys":`), errText: "parse JWKS"},
+		"an empty set is rejected":   {input: []byte(`{"keys":[]}`), err: ErrNoUsableKeys},
+		"invalid JSON is rejected":   {input: []byte(`{"keys":`), errText: "parse JWKS"},
 		"an empty input is rejected": {input: nil, errText: "parse JWKS"},
 	}
 	for name, tc := range tests {

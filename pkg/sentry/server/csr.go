@@ -1,0 +1,41 @@
+package server
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+)
+
+// Errors of DecodeCSR.
+var (
+	ErrCSRNotPEM        = errors.New("certificate signing request is not PEM")
+	ErrCSRWrongPEMType  = errors.New("PEM block is not a CERTIFICATE REQUEST")
+	ErrCSRBadSignature  = errors.New("certificate signing request signature is invalid")
+	ErrCSRUnsupportedPK = errors.New("certificate signing request key type is not supported")
+)
+
+// DecodeCSR parses a PEM certificate signing request and verifies its
+// self-signature. Only the public key is used by Sentry: the subject, SANs
+// and extensions a caller put in the CSR are ignored. Like Dapr it accepts
+// the legacy PEM type CERTIFICATE for old clients.
+func DecodeCSR(data []byte) (*x509.CertificateRequest, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, ErrCSRNotPEM
+	}
+	if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" && block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%w: %q", ErrCSRWrongPEMType, block.Type)
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse certificate signing request: %w", err)
+	}
+	if csr.PublicKeyAlgorithm == x509.UnknownPublicKeyAlgorithm || csr.PublicKey == nil {
+		return nil, ErrCSRUnsupportedPK
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCSRBadSignature, err)
+	}
+	return csr, nil
+}

@@ -82,7 +82,7 @@ func OptionsFromEnv(lookup func(string) string) (Options, error) {
 		Namespace:        get(EnvNamespace),
 		TokenFile:        get(EnvSentryTokenFile),
 	}
-	if pem := get(EnvTrustAnchors); pem != "" {
+	if pem := lookup(EnvTrustAnchors); strings.TrimSpace(pem) != "" {
 		opts.TrustAnchors = []byte(pem)
 	}
 	switch {
@@ -150,10 +150,17 @@ func sentryAddress(addrs ...string) (string, error) {
 	if _, _, err := net.SplitHostPort(addr); err == nil {
 		return addr, nil
 	}
-	if strings.Contains(addr, "/") || strings.HasSuffix(addr, ":") {
-		return "", fmt.Errorf("sentry address %q: want host:port", addr)
+	bad := fmt.Errorf("sentry address %q: want host:port", addr)
+	if strings.ContainsAny(addr, "/ ") || strings.HasSuffix(addr, ":") {
+		return "", bad
 	}
-	return net.JoinHostPort(strings.Trim(addr, "[]"), DefaultSentryPort), nil
+	// A bare host, possibly a bracketed IPv6 address: add the port and
+	// check that the result splits again.
+	joined := net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]"), DefaultSentryPort)
+	if _, _, err := net.SplitHostPort(joined); err != nil {
+		return "", bad
+	}
+	return joined, nil
 }
 
 // sentryIDFromEnv builds Sentry's SPIFFE ID from the control plane's trust

@@ -93,8 +93,11 @@ func (o *Options) validate() error {
 	} else if _, _, err := net.SplitHostPort(o.SentryAddress); err != nil {
 		errs = append(errs, fmt.Errorf("sentry address %q: %w", o.SentryAddress, err))
 	}
-	if o.SentryID.IsZero() {
+	switch {
+	case o.SentryID.IsZero():
 		errs = append(errs, errors.New("sentry SPIFFE ID is required"))
+	case o.SentryID.Path() == "":
+		errs = append(errs, fmt.Errorf("sentry SPIFFE ID %q has no path", o.SentryID))
 	}
 	switch {
 	case len(o.TrustAnchors) == 0 && o.TrustAnchorsFile == "":

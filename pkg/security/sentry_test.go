@@ -47,14 +47,14 @@ type testCA struct {
 	rootPEM            []byte
 }
 
-func newTestKey(t *testing.T) crypto.Signer {
+func newTestKey(t testing.TB) crypto.Signer {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	return k
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
 	ca := &testCA{rootKey: newTestKey(t), issuerKey: newTestKey(t)}
 	now := time.Now()
@@ -72,7 +72,7 @@ func newTestCA(t *testing.T, name string) *testCA {
 	return ca
 }
 
-func createCert(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) *x509.Certificate {
+func createCert(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) *x509.Certificate {
 	t.Helper()
 	c, err := tryCreateCert(tmpl, parent, pub, key)
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func pemCert(certs ...*x509.Certificate) []byte {
 }
 
 // leaf issues an SVID certificate for id valid in [from, to).
-func (ca *testCA) leaf(t *testing.T, id spiffeid.ID, pub crypto.PublicKey, from, to time.Time) *x509.Certificate {
+func (ca *testCA) leaf(t testing.TB, id spiffeid.ID, pub crypto.PublicKey, from, to time.Time) *x509.Certificate {
 	t.Helper()
 	c, err := ca.tryLeaf(id, pub, from, to)
 	require.NoError(t, err)

@@ -66,6 +66,7 @@ type signer struct {
 	issuer     *x509.Certificate
 	chainPEM   []byte
 	anchorsPEM []byte
+	fast       *fastSigner // nil: sign with x509.CreateCertificate
 }
 
 // New returns an Authority that signs with opts.Bundle.
@@ -87,6 +88,13 @@ func (a *Authority) SetBundle(b *bundle.Bundle) error {
 		return errors.New("ca: bundle without an issuer certificate and key")
 	}
 	s := &signer{bundle: b, issuer: b.IssuerChain[0], anchorsPEM: b.RootsPEM}
+	fast, err := newFastSigner(s.issuer, b.IssuerKey)
+	switch {
+	case err == nil:
+		s.fast = fast
+	case !errors.Is(err, errNoFastPath):
+		return fmt.Errorf("ca: %w", err)
+	}
 	for _, c := range b.IssuerChain {
 		s.chainPEM = append(s.chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
@@ -112,7 +120,12 @@ func (a *Authority) SignWorkload(_ context.Context, req SignRequest) (*Issued, e
 	if err != nil {
 		return nil, fmt.Errorf("ca: %w", err)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.issuer, req.PublicKey, s.bundle.IssuerKey)
+	var der []byte
+	if s.fast != nil {
+		der, err = s.fast.sign(tmpl, req.PublicKey)
+	} else {
+		der, err = x509.CreateCertificate(rand.Reader, tmpl, s.issuer, req.PublicKey, s.bundle.IssuerKey)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ca: sign workload certificate: %w", err)
 	}

@@ -242,6 +242,12 @@ func TestCheckResponse(t *testing.T) {
 				TrustChainCertificates: [][]byte{append(pemCert(env.ca.root), other.rootPEM...)},
 			},
 		},
+		"an empty trust chain element is ignored": {
+			resp: &sentryv1.SignCertificateResponse{
+				WorkloadCertificate:    pemCert(good, env.ca.issuer),
+				TrustChainCertificates: [][]byte{{}, []byte("\n")},
+			},
+		},
 		"garbage instead of a chain is refused": {
 			resp:    &sentryv1.SignCertificateResponse{WorkloadCertificate: []byte("nope")},
 			wantErr: "no PEM certificate found",

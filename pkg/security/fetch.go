@@ -105,6 +105,9 @@ func (c *Client) checkResponse(resp *sentryv1.SignCertificateResponse, key crypt
 	}
 	var anchors []*x509.Certificate
 	for i, raw := range resp.GetTrustChainCertificates() {
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue // an empty element says nothing; it does not clear the anchors
+		}
 		certs, err := parseAnchors(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: trust chain certificates %d: %w", ErrInvalidResponse, i, err)

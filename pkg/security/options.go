@@ -81,7 +81,9 @@ type Options struct {
 	// Logger receives the client's logs. Default zap.NewNop().
 	Logger *zap.Logger
 	// DialOptions are added to the options of every connection to Sentry,
-	// after the transport credentials.
+	// after the transport credentials. They must not set transport
+	// credentials themselves: that would replace the check of Sentry's
+	// SPIFFE ID.
 	DialOptions []grpc.DialOption
 }
 

@@ -75,6 +75,7 @@ func (c *Client) run(ctx context.Context) {
 			if err == nil {
 				renewAt = c.renewalTime(s.Certificates[0], c.opts.Clock.Now())
 				retry = RetryInitial
+				c.log.Info("Workload identity renewal scheduled", zap.Time("renew_at", renewAt))
 				continue
 			}
 			wait = c.jitter(retry, 0.1)

@@ -24,6 +24,11 @@ const (
 	// MaxWorkloadCertTTL is the longest accepted workload certificate
 	// lifetime: a year, the lifetime of a generated issuer.
 	MaxWorkloadCertTTL = 365 * 24 * time.Hour
+	// MaxAllowedClockSkew is the largest accepted backdating. A skew longer
+	// than the TTL is allowed, as in Dapr (a 25s TTL with the default 15m
+	// skew is a common test setting): trustplane's client counts renewal
+	// from when it received the certificate, not from its NotBefore.
+	MaxAllowedClockSkew = 24 * time.Hour
 )
 
 // ValidatorJWKS is the name of the only token validator that can be

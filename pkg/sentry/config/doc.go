@@ -21,10 +21,10 @@
 // "daprsystem" object), so both paths apply the same rules:
 //
 //   - workloadCertTTL: a Go duration, default 24h, from 1s to 8760h (a year);
-//   - allowedClockSkew: a Go duration, default 15m, at least 0 and shorter
-//     than workloadCertTTL. Clients renew at half of NotAfter−NotBefore,
-//     and NotBefore is backdated by the skew, so a skew as long as the TTL
-//     would make them renew as soon as they get a certificate;
+//   - allowedClockSkew: a Go duration, default 15m, from 0 to 24h. It may
+//     exceed workloadCertTTL, as in Dapr (a 25s TTL with the default skew
+//     is a common test setting); trustplane's client counts renewal from
+//     when it received a certificate, not from its backdated NotBefore;
 //   - enabled: default true; controlPlaneTrustDomain: optional;
 //   - tokenValidators: only "jwks" can be configured, at most once; the
 //     built-in "kubernetes" and "insecure" validators cannot. Options

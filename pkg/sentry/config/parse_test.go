@@ -120,7 +120,7 @@ func TestParse(t *testing.T) {
 		},
 		"a negative skew is rejected": {
 			doc:     withMTLS("    allowedClockSkew: -5m\n"),
-			wantErr: []string{`spec.mtls.allowedClockSkew: must not be negative, got "-5m"`},
+			wantErr: []string{`spec.mtls.allowedClockSkew: must be from 0s to 24h0m0s, got "-5m"`},
 		},
 		"a zero TTL is rejected": {
 			doc:     withMTLS("    workloadCertTTL: 0s\n"),
@@ -134,13 +134,9 @@ func TestParse(t *testing.T) {
 			doc:     withMTLS("    workloadCertTTL: 8761h\n"),
 			wantErr: []string{`spec.mtls.workloadCertTTL: must be from 1s to 8760h0m0s, got "8761h"`},
 		},
-		"a skew as long as the TTL is rejected": {
-			doc:     withMTLS("    workloadCertTTL: 1h\n    allowedClockSkew: 1h\n"),
-			wantErr: []string{"spec.mtls.allowedClockSkew: 1h0m0s must be shorter than workloadCertTTL (1h0m0s)"},
-		},
-		"the default skew with a shorter TTL is rejected as the default": {
-			doc:     withMTLS("    workloadCertTTL: 10m\n"),
-			wantErr: []string{"spec.mtls.allowedClockSkew: 15m0s (the default) must be shorter than workloadCertTTL (10m0s)"},
+		"a skew over a day is rejected": {
+			doc:     withMTLS("    allowedClockSkew: 25h\n"),
+			wantErr: []string{`spec.mtls.allowedClockSkew: must be from 0s to 24h0m0s, got "25h"`},
 		},
 		"enabled must be a boolean": {
 			doc:     withMTLS("    enabled: \"yes\"\n"),
@@ -224,7 +220,7 @@ func TestParse(t *testing.T) {
 		},
 		"several problems are reported together": {
 			doc:     withMTLS("    workloadCertTTL: soon\n    allowedClockSkew: -1s\n    tokenValidators:\n    - name: insecure\n"),
-			wantErr: []string{"spec.mtls.workloadCertTTL:", "; spec.mtls.allowedClockSkew: must not be negative", "; spec.mtls.tokenValidators[0].name:"},
+			wantErr: []string{"spec.mtls.workloadCertTTL:", "; spec.mtls.allowedClockSkew: must be from 0s to 24h0m0s", "; spec.mtls.tokenValidators[0].name:"},
 		},
 	}
 	for name, tc := range tests {

@@ -46,27 +46,14 @@ func FromSpec(spec *v1alpha1.MTLSSpec) (Config, error) {
 	}
 
 	skew, skewSet, err := duration(pathSkew, spec.AllowedClockSkew)
-	if err == nil && skewSet && skew < 0 {
-		err = fieldErr(pathSkew, "must not be negative, got %q", *spec.AllowedClockSkew)
+	if err == nil && skewSet && (skew < 0 || skew > MaxAllowedClockSkew) {
+		err = fieldErr(pathSkew, "must be from 0s to %s, got %q", MaxAllowedClockSkew, *spec.AllowedClockSkew)
 	}
 	if err != nil {
 		errs = append(errs, err)
 	} else if skewSet {
 		cfg.AllowedClockSkew = skew
 	}
-	// Clients renew at half of NotAfter−NotBefore, counted from NotBefore,
-	// which is backdated by the skew: with skew ≥ TTL that moment has
-	// already passed when the certificate arrives.
-	if len(errs) == 0 && cfg.AllowedClockSkew >= cfg.WorkloadCertTTL {
-		which := ""
-		if !skewSet {
-			which = " (the default)"
-		}
-		errs = append(errs, fieldErr(pathSkew,
-			"%s%s must be shorter than workloadCertTTL (%s), or clients renew their certificate as soon as they get it",
-			cfg.AllowedClockSkew, which, cfg.WorkloadCertTTL))
-	}
-
 	if spec.ControlPlaneTrustDomain != "" {
 		td, err := spiffe.TrustDomain(spec.ControlPlaneTrustDomain)
 		if err != nil {

@@ -45,7 +45,7 @@ func TestAuthority_SignWorkload(t *testing.T) {
 	root := testca.NewRoot(t)
 	issuer := root.Issuer(t)
 	tests := map[string]crypto.Signer{
-		"a stdlib issuer key signs on the fast path":            issuer.Key,
+		"a stdlib issuer key signs on the fast path":           issuer.Key,
 		"an opaque issuer key signs through x509's own checks": opaqueSigner{issuer.Key},
 	}
 	for name, key := range tests {

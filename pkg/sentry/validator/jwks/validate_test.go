@@ -120,6 +120,10 @@ func TestValidate(t *testing.T) {
 			token:   mint(t, other, validClaims()),
 			wantErr: ErrInvalidToken, errText: "verify signature",
 		},
+		"a token naming one key of the set but signed by another is rejected": {
+			token:   mint(t, testKey{alg: jwa.ES256, priv: withKid(t, es.priv, "rs-1")}, validClaims()),
+			wantErr: ErrInvalidToken, errText: `kid "rs-1"`,
+		},
 		"a token with an unknown kid is rejected": {
 			token:   mint(t, stranger, validClaims()),
 			wantErr: ErrInvalidToken, errText: `"unknown"`,
@@ -220,6 +224,15 @@ func withoutKid(t *testing.T, key jwk.Key) jwk.Key {
 	c, err := key.Clone()
 	require.NoError(t, err)
 	require.NoError(t, c.Remove(jwk.KeyIDKey))
+	return c
+}
+
+// withKid returns a copy of key named kid.
+func withKid(t *testing.T, key jwk.Key, kid string) jwk.Key {
+	t.Helper()
+	c, err := key.Clone()
+	require.NoError(t, err)
+	require.NoError(t, c.Set(jwk.KeyIDKey, kid))
 	return c
 }
 

@@ -48,6 +48,9 @@ func New(opts Options) (*Validator, error) {
 	if v.ticker == nil {
 		v.ticker = clock.RealClock{}
 	}
+	if src.kind != sourceURL && opts.CACertificate != "" {
+		return nil, fmt.Errorf("%w: %s applies to an https source only", ErrInvalidOptions, OptionCACertificate)
+	}
 	switch src.kind {
 	case sourceInline:
 		set, err := parseKeySet(src.inline)
@@ -55,13 +58,6 @@ func New(opts Options) (*Validator, error) {
 			return nil, fmt.Errorf("%w: inline source: %w", ErrInvalidOptions, err)
 		}
 		v.keys.Store(&set)
-		if opts.CACertificate != "" {
-			return nil, fmt.Errorf("%w: %s applies to an https source only", ErrInvalidOptions, OptionCACertificate)
-		}
-	case sourceFile:
-		if opts.CACertificate != "" {
-			return nil, fmt.Errorf("%w: %s applies to an https source only", ErrInvalidOptions, OptionCACertificate)
-		}
 	case sourceURL:
 		if v.client, err = newHTTPClient(opts, src); err != nil {
 			return nil, err

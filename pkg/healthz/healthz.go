@@ -38,15 +38,16 @@ func (h *Handler) Ready() error {
 	for n := range h.checks {
 		names = append(names, n)
 	}
-	h.mu.RUnlock()
 	sort.Strings(names)
+	checks := make([]Check, len(names))
+	for i, n := range names {
+		checks[i] = h.checks[n]
+	}
+	h.mu.RUnlock()
 	var errs []error
-	for _, n := range names {
-		h.mu.RLock()
-		c := h.checks[n]
-		h.mu.RUnlock()
+	for i, c := range checks {
 		if err := c(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", n, err))
+			errs = append(errs, fmt.Errorf("%s: %w", names[i], err))
 		}
 	}
 	return errors.Join(errs...)

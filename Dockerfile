@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# One multi-stage build, a target per binary:
+#   docker build --target sentry -t trustplane/sentry .
+# Binaries are static (CGO off) and run as a non-root user on distroless.
+
+ARG GO_VERSION=1.26
+FROM golang:${GO_VERSION} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG VERSION=dev
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/trustplane/trustplane/cmd/sentry/app.Version=${VERSION}" \
+      -o /out/ ./cmd/...
+
+FROM gcr.io/distroless/static-debian12:nonroot AS sentry
+COPY --from=build /out/sentry /sentry
+USER 65532:65532
+EXPOSE 50001 8080 9090
+ENTRYPOINT ["/sentry"]

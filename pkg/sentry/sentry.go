@@ -1,0 +1,259 @@
+package sentry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"go.uber.org/zap"
+	"k8s.io/utils/clock"
+
+	"github.com/trustplane/trustplane/pkg/healthz"
+	"github.com/trustplane/trustplane/pkg/sentry/ca"
+	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
+	"github.com/trustplane/trustplane/pkg/sentry/config"
+	"github.com/trustplane/trustplane/pkg/sentry/metrics"
+	"github.com/trustplane/trustplane/pkg/sentry/server"
+	"github.com/trustplane/trustplane/pkg/sentry/servingcert"
+	"github.com/trustplane/trustplane/pkg/spiffe"
+)
+
+// BundleStore persists the trust bundle (files self-hosted, a Secret in
+// Kubernetes).
+type BundleStore interface {
+	// Load returns the stored bundle, or an error wrapping
+	// bundle.ErrNotFound when nothing is stored at all.
+	Load() (*bundle.Bundle, error)
+	// Save stores a newly generated bundle; it never overwrites.
+	Save(b *bundle.Bundle) error
+	// Watch calls onChange with each valid new bundle and onError with each
+	// invalid one until ctx is done.
+	Watch(ctx context.Context, onChange func(*bundle.Bundle), onError func(error)) error
+}
+
+// ConfigSource gives the configuration in force.
+type ConfigSource interface {
+	// Current is the configuration in force; it must be cheap.
+	Current() config.Config
+	// Start follows changes until ctx is done, calling onChange after
+	// each accepted one.
+	Start(ctx context.Context, onChange func(config.Config)) error
+}
+
+// Options configures New.
+type Options struct {
+	// TrustDomain is the control-plane trust domain. Required.
+	TrustDomain spiffeid.TrustDomain
+	// Namespace is Sentry's namespace. Required.
+	Namespace string
+	// Store holds the trust bundle. Required.
+	Store BundleStore
+	// Config is the configuration source. Required.
+	Config ConfigSource
+	// GRPCListener or GRPCAddress is where the CA is served.
+	GRPCListener net.Listener
+	GRPCAddress  string
+	// HealthzAddress serves /healthz and /readyz; empty disables it.
+	HealthzAddress string
+	// MetricsAddress serves Prometheus metrics; empty disables it.
+	MetricsAddress string
+	// Registry receives Sentry's collectors. Default: a new registry.
+	Registry *prometheus.Registry
+	// Clock is the time source. Default: the real clock.
+	Clock clock.WithTicker
+	// Logger is scoped "dapr.sentry" by the caller. Default: none.
+	Logger *zap.Logger
+}
+
+// Sentry is an assembled CA, ready to Start.
+type Sentry struct {
+	opts     Options
+	metrics  *metrics.Metrics
+	health   *healthz.Handler
+	sentryID spiffeid.ID
+}
+
+// New checks opts and returns a Sentry.
+func New(opts Options) (*Sentry, error) {
+	if opts.TrustDomain.IsZero() || opts.Store == nil || opts.Config == nil {
+		return nil, errors.New("sentry: TrustDomain, Store and Config are required")
+	}
+	id, err := spiffe.SentryID(opts.TrustDomain, opts.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("sentry: %w", err)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	return &Sentry{opts: opts, metrics: metrics.New(opts.Registry), health: healthz.New(), sentryID: id}, nil
+}
+
+// ID is Sentry's SPIFFE ID.
+func (s *Sentry) ID() spiffeid.ID { return s.sentryID }
+
+// Start loads (or generates) the trust bundle and serves until ctx is done.
+// It returns nil after a graceful stop, or why Sentry could not run.
+func (s *Sentry) Start(ctx context.Context) error {
+	log := s.opts.Logger
+	cfg := s.opts.Config.Current()
+
+	b, err := s.loadBundle(cfg)
+	if err != nil {
+		return err
+	}
+	s.observeBundle(b)
+	authority, err := ca.New(ca.Options{Bundle: b, Clock: s.opts.Clock})
+	if err != nil {
+		return fmt.Errorf("sentry: %w", err)
+	}
+	log.Info("CA certificate key pair ready", zap.Time("issuer_not_after", b.Issuer().NotAfter))
+
+	vals := &validators{sentryID: s.sentryID, logger: log.Named("validator")}
+	if err := vals.apply(ctx, cfg.TokenValidators); err != nil {
+		return fmt.Errorf("sentry: configure validators: %w", err)
+	}
+	defer vals.wait()
+
+	issuance := func() server.Issuance {
+		c := s.opts.Config.Current()
+		return server.Issuance{WorkloadCertTTL: c.WorkloadCertTTL, AllowedClockSkew: c.AllowedClockSkew}
+	}
+	serving, err := servingcert.New(servingcert.Options{
+		Signer: authority,
+		ID:     s.sentryID,
+		Lifetime: func() (time.Duration, time.Duration) {
+			i := issuance()
+			return i.WorkloadCertTTL, i.AllowedClockSkew
+		},
+		Clock:        s.opts.Clock,
+		OnIssueError: func(error) { s.metrics.ServerCertIssueFailed.WithLabelValues("ca_error").Inc() },
+		Logger:       log.Named("servingcert"),
+	})
+	if err != nil {
+		return fmt.Errorf("sentry: %w", err)
+	}
+	if err := serving.Issue(ctx); err != nil {
+		return fmt.Errorf("sentry: %w", err)
+	}
+
+	srv, err := server.New(server.Options{
+		Authority:               authority,
+		Validators:              vals.Get,
+		Issuance:                issuance,
+		ControlPlaneTrustDomain: s.opts.TrustDomain,
+		ControlPlaneNamespace:   s.opts.Namespace,
+		GetCertificate:          serving.GetCertificate,
+		Listener:                s.opts.GRPCListener,
+		ListenAddress:           s.opts.GRPCAddress,
+		Metrics:                 s.metrics,
+		Logger:                  log.Named("server"),
+	})
+	if err != nil {
+		return fmt.Errorf("sentry: %w", err)
+	}
+	s.health.AddReadyCheck("sentry-server", srv.Ready)
+	s.health.AddReadyCheck("security-provider", serving.Ready)
+	s.health.AddReadyCheck("validators", vals.ready)
+
+	onBundle := func(nb *bundle.Bundle) {
+		if err := nb.Verify(s.opts.Clock.Now()); err != nil {
+			log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
+			return
+		}
+		if err := authority.SetBundle(nb); err != nil {
+			log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
+			return
+		}
+		s.observeBundle(nb)
+		log.Warn("Issuer credentials changed; now signing with the new issuer",
+			zap.Time("issuer_not_after", nb.Issuer().NotAfter))
+		serving.Renew()
+	}
+	onBundleError := func(err error) {
+		log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
+	}
+	onConfig := func(c config.Config) {
+		if err := vals.apply(ctx, c.TokenValidators); err != nil {
+			log.Error("Rejected new token validators; the current ones stay in force", zap.Error(err))
+		}
+	}
+
+	rs := []runnable{
+		{"grpc-server", srv.Start},
+		{"serving-certificate", serving.Start},
+		{"bundle-watcher", func(ctx context.Context) error { return s.opts.Store.Watch(ctx, onBundle, onBundleError) }},
+		{"config-watcher", func(ctx context.Context) error { return s.opts.Config.Start(ctx, onConfig) }},
+	}
+	if s.opts.HealthzAddress != "" {
+		rs = append(rs, runnable{"healthz-server", func(ctx context.Context) error {
+			return healthz.Serve(ctx, s.opts.HealthzAddress, s.health)
+		}})
+	}
+	if s.opts.MetricsAddress != "" {
+		h := promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{Registry: s.opts.Registry})
+		rs = append(rs, runnable{"metrics-server", func(ctx context.Context) error {
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", h)
+			mux.Handle("/", h)
+			return healthz.Serve(ctx, s.opts.MetricsAddress, mux)
+		}})
+	}
+	err = runAll(ctx, rs...)
+	if err == nil {
+		log.Info("Sentry shut down gracefully")
+	}
+	return err
+}
+
+// Ready reports whether Sentry serves (for tests and embedding).
+func (s *Sentry) Ready() error { return s.health.Ready() }
+
+// loadBundle loads the stored bundle, or generates and stores one when the
+// store holds nothing at all. Anything else stored but broken is refused:
+// Sentry never replaces what a user put there.
+func (s *Sentry) loadBundle(cfg config.Config) (*bundle.Bundle, error) {
+	log := s.opts.Logger
+	b, err := s.opts.Store.Load()
+	switch {
+	case err == nil:
+		log.Info("Root and issuer certs found: using credentials from store")
+	case errors.Is(err, bundle.ErrNotFound):
+		log.Info("Root and issuer certs not found: generating self signed CA")
+		b, err = bundle.Generate(bundle.GenerateOptions{
+			TrustDomain:      s.opts.TrustDomain,
+			Namespace:        s.opts.Namespace,
+			Now:              s.opts.Clock.Now(),
+			AllowedClockSkew: cfg.AllowedClockSkew,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sentry: generate trust bundle: %w", err)
+		}
+		if err := s.opts.Store.Save(b); err != nil {
+			return nil, fmt.Errorf("sentry: store generated trust bundle: %w", err)
+		}
+		log.Info("Self-signed certs generated and persisted successfully")
+	default:
+		return nil, fmt.Errorf("sentry: load trust bundle: %w", err)
+	}
+	if err := b.Verify(s.opts.Clock.Now()); err != nil {
+		return nil, fmt.Errorf("sentry: trust bundle: %w", err)
+	}
+	return b, nil
+}
+
+func (s *Sentry) observeBundle(b *bundle.Bundle) {
+	s.metrics.IssuerChanged.Inc()
+	s.metrics.ObserveBundle(b.Issuer(), b.Roots)
+}

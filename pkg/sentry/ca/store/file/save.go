@@ -1,0 +1,141 @@
+package file
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	tplog "github.com/trustplane/trustplane/pkg/log"
+	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
+)
+
+// fileMode is the mode of every file Save writes.
+const fileMode fs.FileMode = 0o600
+
+// Save writes a newly generated bundle: the roots, the issuer chain and the
+// issuer key, each atomically (a temporary file in the same directory,
+// synced, then linked into place) with mode 0600. Missing directories are
+// made with mode 0700.
+//
+// Save never overwrites: if any of the three files holds something it
+// returns an error wrapping ErrExists and writes nothing. A file that exists
+// but holds only white space (an unfilled mount) is replaced. If a write
+// fails half-way, the files this call created are removed again.
+func (s *Store) Save(b *bundle.Bundle) error {
+	if b == nil || len(b.RootsPEM) == 0 || len(b.IssuerChainPEM) == 0 || len(b.IssuerKeyPEM) == 0 {
+		return errors.New("save trust bundle: the bundle has no roots, issuer or key to write")
+	}
+	contents := [3][]byte{b.RootsPEM, b.IssuerChainPEM, b.IssuerKeyPEM}
+	var replace [3]bool
+	for i, p := range s.paths {
+		empty, err := emptyOrMissing(p)
+		if err != nil {
+			return fmt.Errorf("save trust bundle: %w", err)
+		}
+		if !empty {
+			return fmt.Errorf("save trust bundle: %w: %s holds data; refusing to overwrite it", ErrExists, p)
+		}
+		_, err = os.Lstat(p)
+		replace[i] = err == nil
+	}
+	var written []string
+	for i, p := range s.paths {
+		if err := writeNew(p, contents[i], replace[i]); err != nil {
+			for _, w := range written {
+				if rmErr := os.Remove(w); rmErr != nil {
+					s.log.Error("Could not remove a half-saved trust bundle file", zap.String(tplog.KeyFile, w), zap.Error(rmErr))
+				}
+			}
+			return fmt.Errorf("save trust bundle: %w", err)
+		}
+		written = append(written, p)
+		s.log.Info("Wrote trust bundle file", zap.String(tplog.KeyFile, p))
+	}
+	s.last.Store(b)
+	return nil
+}
+
+// emptyOrMissing reports whether path does not exist or is a regular file
+// holding only white space.
+func emptyOrMissing(path string) (bool, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	return len(bytes.TrimSpace(data)) == 0, nil
+}
+
+// writeNew writes data to path through a synced temporary file. Unless
+// replaceEmpty is set, the file is hard-linked into place, which fails if
+// path exists by then; otherwise path must still be empty right before the
+// rename over it.
+func writeNew(path string, data []byte, replaceEmpty bool) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("make directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	defer func() {
+		_ = tmp.Close()
+		if rmErr := os.Remove(tmp.Name()); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) && err == nil {
+			err = fmt.Errorf("remove temporary file: %w", rmErr)
+		}
+	}()
+	if err := tmp.Chmod(fileMode); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+	}
+	if replaceEmpty {
+		if empty, err := emptyOrMissing(path); err != nil || !empty {
+			return fmt.Errorf("%w: %s was filled meanwhile; refusing to overwrite it", ErrExists, path)
+		}
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return fmt.Errorf("rename into %s: %w", path, err)
+		}
+	} else if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %s appeared meanwhile; refusing to overwrite it", ErrExists, path)
+		}
+		return fmt.Errorf("link into %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a new directory entry durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory %s: %w", dir, err)
+	}
+	defer func() { _ = d.Close() }()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+// Package app is sentry's command line: flags → Options → Validate → Run.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/trustplane/trustplane/pkg/healthz"
+	"github.com/trustplane/trustplane/pkg/log"
+	"github.com/trustplane/trustplane/pkg/sentry"
+	"github.com/trustplane/trustplane/pkg/sentry/ca/store/file"
+	"github.com/trustplane/trustplane/pkg/spiffe"
+)
+
+// Version is stamped at build time (-ldflags "-X .../app.Version=v1.2.3").
+var Version = "dev"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// Main runs sentry with args and returns the process exit code.
+func Main(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer) int {
+	opts := NewOptions()
+	var runErr error
+	cmd := &cobra.Command{
+		Use:           "sentry",
+		Short:         "trustplane's SPIFFE certificate authority (Dapr Sentry compatible)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Complete(lookupEnv)
+			if err := opts.Validate(); err != nil {
+				return usageError{err}
+			}
+			runErr = Run(cmd.Context(), opts, lookupEnv, stderr)
+			return runErr
+		},
+	}
+	cmd.SetArgs(doubleDash(args))
+	cmd.SetErr(stderr)
+	cmd.SetOut(stderr)
+	opts.AddFlags(cmd.Flags())
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "sentry: %v\nRun 'sentry --help' for usage.\n", ue.err)
+			return exitUsage
+		}
+		if runErr == nil {
+			fmt.Fprintf(stderr, "sentry: %v\n", err)
+		}
+		return exitError
+	}
+	return exitOK
+}
+
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+
+// doubleDash rewrites Dapr's single-dash long flags (-port) to --port.
+func doubleDash(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// Run starts sentry with validated options and blocks until ctx is done.
+func Run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool), stderr io.Writer) error {
+	host, _ := os.Hostname()
+	logger, err := log.New(log.Options{
+		Level: o.LogLevel, JSON: o.LogAsJSON, Scope: "dapr.sentry", Instance: host, Version: Version,
+		Output: zapcore.Lock(zapcore.AddSync(stderr)),
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	defer func() { _ = logger.Sync() }()
+	logger.Info(fmt.Sprintf("Starting Dapr Sentry certificate authority -- version %s", Version))
+
+	err = run(ctx, o, lookupEnv, logger)
+	if err != nil {
+		logger.Error("Sentry failed", zap.Error(err))
+	}
+	return err
+}
+
+func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool), logger *zap.Logger) error {
+	td, err := spiffe.TrustDomain(o.TrustDomain)
+	if err != nil {
+		return err
+	}
+	store, err := file.New(file.Options{
+		Dir: o.IssuerCredentials, RootFile: o.RootFile, IssuerFile: o.IssuerFile, KeyFile: o.KeyFile,
+		Logger: logger.Named("store"),
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("Using local file system for trust bundle storage", zap.String("dir", o.IssuerCredentials))
+	cfg, err := newConfigSource(o.ConfigFile, lookupEnv, logger.Named("config"))
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := sentry.Options{
+		TrustDomain: td,
+		Namespace:   o.Namespace,
+		Store:       store,
+		Config:      cfg,
+		GRPCAddress: hostPort(o.ListenAddress, o.Port),
+		Registry:    reg,
+		Logger:      logger,
+	}
+	if o.HealthzPort != 0 {
+		opts.HealthzAddress = hostPort(o.HealthzListenAddress, o.HealthzPort)
+	}
+	if o.EnableMetrics {
+		opts.MetricsAddress = hostPort(o.MetricsListenAddress, o.MetricsPort)
+	}
+	s, err := sentry.New(opts)
+	if err != nil {
+		return err
+	}
+	if o.ProfilePort != 0 {
+		go serveProfiles(ctx, hostPort("127.0.0.1", o.ProfilePort), logger)
+	}
+	return s.Start(ctx)
+}
+
+// serveProfiles serves net/http/pprof for `make bench` and investigations.
+func serveProfiles(ctx context.Context, addr string, logger *zap.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logger.Error("Cannot serve profiles", zap.Error(err))
+		return
+	}
+	logger.Info("Serving pprof", zap.String("address", strings.TrimSpace(ln.Addr().String())))
+	_ = healthz.ServeListener(ctx, ln, mux)
+}

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/spf13/pflag"
+
+	"github.com/trustplane/trustplane/pkg/spiffe"
+)
+
+// Modes of --mode.
+const (
+	ModeStandalone = "standalone"
+	ModeKubernetes = "kubernetes"
+)
+
+// Options are sentry's command-line flags. Names and defaults follow Dapr's
+// sentry where they make sense.
+type Options struct {
+	// ConfigFile is the Configuration YAML (self-hosted). Default: none, which
+	// means Dapr's defaults (workloadCertTTL 24h, allowedClockSkew 15m).
+	ConfigFile string
+	// IssuerCredentials is the directory of the trust bundle files.
+	IssuerCredentials string
+	// RootFile, IssuerFile and KeyFile name the bundle files in
+	// IssuerCredentials (an absolute path overrides the directory).
+	RootFile, IssuerFile, KeyFile string
+	// TrustDomain is the control-plane trust domain.
+	TrustDomain string
+	// Namespace is Sentry's namespace (default: $NAMESPACE, else "default").
+	Namespace string
+	// Port and ListenAddress are where the gRPC CA listens.
+	Port          int
+	ListenAddress string
+	// HealthzPort and HealthzListenAddress serve /healthz and /readyz (0 disables).
+	HealthzPort          int
+	HealthzListenAddress string
+	// EnableMetrics, MetricsPort and MetricsListenAddress serve Prometheus metrics.
+	EnableMetrics        bool
+	MetricsPort          int
+	MetricsListenAddress string
+	// ProfilePort serves net/http/pprof on 127.0.0.1 when non-zero.
+	ProfilePort int
+	// LogLevel is debug, info, warn, error or fatal; LogAsJSON selects Dapr's JSON lines.
+	LogLevel  string
+	LogAsJSON bool
+	// Mode is standalone or kubernetes.
+	Mode string
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		IssuerCredentials: "/var/run/secrets/dapr.io/credentials",
+		RootFile:          "ca.crt",
+		IssuerFile:        "issuer.crt",
+		KeyFile:           "issuer.key",
+		TrustDomain:       "localhost",
+		Port:              50001,
+		HealthzPort:       8080,
+		EnableMetrics:     true,
+		MetricsPort:       9090,
+		LogLevel:          "info",
+		Mode:              ModeStandalone,
+	}
+}
+
+// AddFlags binds the options to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "Path to a Configuration YAML (spec.mtls: workloadCertTTL, allowedClockSkew, tokenValidators); reloaded on change")
+	fs.StringVar(&o.IssuerCredentials, "issuer-credentials", o.IssuerCredentials, "Directory of the trust bundle files; generated there when it holds none of them")
+	fs.StringVar(&o.RootFile, "issuer-ca-filename", o.RootFile, "Root certificate (trust anchors) file name")
+	fs.StringVar(&o.IssuerFile, "issuer-certificate-filename", o.IssuerFile, "Issuer certificate (chain) file name")
+	fs.StringVar(&o.KeyFile, "issuer-key-filename", o.KeyFile, "Issuer private key file name")
+	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "Control-plane trust domain")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Sentry's namespace (default $NAMESPACE, else \"default\")")
+	fs.IntVar(&o.Port, "port", o.Port, "gRPC port")
+	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "gRPC listen address (default all interfaces)")
+	fs.IntVar(&o.HealthzPort, "healthz-port", o.HealthzPort, "Port of /healthz and /readyz (0 disables)")
+	fs.StringVar(&o.HealthzListenAddress, "healthz-listen-address", o.HealthzListenAddress, "Listen address of the health server")
+	fs.BoolVar(&o.EnableMetrics, "enable-metrics", o.EnableMetrics, "Serve Prometheus metrics")
+	fs.IntVar(&o.MetricsPort, "metrics-port", o.MetricsPort, "Prometheus metrics port")
+	fs.StringVar(&o.MetricsListenAddress, "metrics-listen-address", o.MetricsListenAddress, "Prometheus metrics listen address")
+	fs.IntVar(&o.ProfilePort, "profile-port", o.ProfilePort, "Serve pprof on 127.0.0.1:<port> (0 disables)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "Log level: debug, info, warn, error or fatal")
+	fs.BoolVar(&o.LogAsJSON, "log-as-json", o.LogAsJSON, "Log JSON lines in Dapr's format")
+	fs.StringVar(&o.Mode, "mode", o.Mode, "Runtime mode: standalone or kubernetes")
+}
+
+// Complete fills what flags left empty from the environment.
+func (o *Options) Complete(lookupEnv func(string) (string, bool)) {
+	if o.Namespace == "" {
+		if ns, ok := lookupEnv("NAMESPACE"); ok && ns != "" {
+			o.Namespace = ns
+		} else {
+			o.Namespace = "default"
+		}
+	}
+}
+
+// Validate checks the options together.
+func (o *Options) Validate() error {
+	var errs []error
+	switch o.Mode {
+	case ModeStandalone:
+	case ModeKubernetes:
+		errs = append(errs, errors.New("--mode kubernetes: this build supports --mode standalone only"))
+	default:
+		errs = append(errs, fmt.Errorf("--mode %q: use standalone or kubernetes", o.Mode))
+	}
+	if o.IssuerCredentials == "" {
+		errs = append(errs, errors.New("--issuer-credentials is required"))
+	}
+	if _, err := spiffe.TrustDomain(o.TrustDomain); err != nil {
+		errs = append(errs, fmt.Errorf("--trust-domain: %w", err))
+	}
+	if err := spiffe.ValidateNamespace(o.Namespace); err != nil {
+		errs = append(errs, fmt.Errorf("--namespace: %w", err))
+	}
+	for _, p := range []struct {
+		name string
+		port int
+		zero bool
+	}{{"--port", o.Port, false}, {"--healthz-port", o.HealthzPort, true}, {"--metrics-port", o.MetricsPort, false}, {"--profile-port", o.ProfilePort, true}} {
+		if p.port < 0 || p.port > 65535 || (p.port == 0 && !p.zero) {
+			errs = append(errs, fmt.Errorf("%s %d: not a port", p.name, p.port))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

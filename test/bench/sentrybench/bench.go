@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	sentryv1 "github.com/trustplane/trustplane/api/sentry/v1"
+)
+
+type config struct {
+	sentryBin string
+	duration  time.Duration
+	warmup    time.Duration
+	profile   string
+}
+
+type csrItem struct {
+	pub crypto.PublicKey
+	pem []byte
+}
+
+// result is one phase's measurements.
+type result struct {
+	name      string
+	signs     int
+	elapsed   time.Duration
+	latencies []time.Duration
+	cpu       time.Duration
+}
+
+var sentryID = spiffeid.RequireFromString("spiffe://cluster.local/ns/default/dapr-sentry")
+
+func run(ctx context.Context, cfg config) error {
+	dir, err := os.MkdirTemp("", "sentrybench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:" + port
+	args := []string{"--issuer-credentials", dir, "--trust-domain", "cluster.local", "--listen-address", "127.0.0.1",
+		"--port", port, "--healthz-port", "0", "--enable-metrics=false", "--log-level", "warn"}
+	if cfg.profile != "" {
+		pp, err := freePort()
+		if err != nil {
+			return err
+		}
+		args = append(args, "--profile-port", pp)
+		defer func() { fmt.Println("profile written to", cfg.profile) }()
+		cfg.profile = pp + "|" + cfg.profile
+	}
+
+	pool := newCSRPool()
+	pool.fill(2000)
+
+	cmd := exec.Command(cfg.sentryBin, args...)
+	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), "NAMESPACE=default")
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start sentry: %w", err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	pid := cmd.Process.Pid
+
+	anchors, first, err := firstSign(ctx, dir, addr, pool.take())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("first successful sign after exec: %.1f ms\n", float64(first.Sub(start).Microseconds())/1000)
+	time.Sleep(500 * time.Millisecond)
+	fmt.Printf("RSS idle: %.1f MiB\n", mib(procStatus(pid, "VmRSS")))
+
+	conn, err := dial(addr, anchors)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	client := sentryv1.NewCAClient(conn)
+
+	var results []result
+	for _, c := range []int{1, 8, 64} {
+		pool.fill(60000)
+		name := fmt.Sprintf("c=%d, one connection", c)
+		var stopProfile func() error
+		if c == 64 && cfg.profile != "" {
+			stopProfile = startProfile(cfg.profile, cfg.warmup+cfg.duration)
+		}
+		r, err := phase(ctx, name, pid, c, cfg, pool, anchors, func() (sentryv1.CAClient, func(), error) { return client, func() {}, nil })
+		if err != nil {
+			return err
+		}
+		if stopProfile != nil {
+			if err := stopProfile(); err != nil {
+				return err
+			}
+		}
+		results = append(results, r)
+	}
+	pool.fill(20000)
+	r, err := phase(ctx, "c=8, new connection per request", pid, 8, cfg, pool, anchors, func() (sentryv1.CAClient, func(), error) {
+		cc, err := dial(addr, anchors)
+		if err != nil {
+			return nil, nil, err
+		}
+		return sentryv1.NewCAClient(cc), func() { cc.Close() }, nil
+	})
+	if err != nil {
+		return err
+	}
+	results = append(results, r)
+
+	fmt.Printf("RSS loaded: %.1f MiB now, %.1f MiB peak (VmHWM)\n", mib(procStatus(pid, "VmRSS")), mib(procStatus(pid, "VmHWM")))
+	fmt.Printf("%-36s %10s %9s %9s %9s %12s %8s\n", "phase", "signs/s", "p50 ms", "p90 ms", "p99 ms", "CPU/sign µs", "signs")
+	for _, r := range results {
+		sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
+		fmt.Printf("%-36s %10.0f %9.3f %9.3f %9.3f %12.1f %8d\n", r.name, float64(r.signs)/r.elapsed.Seconds(),
+			ms(pct(r.latencies, 50)), ms(pct(r.latencies, 90)), ms(pct(r.latencies, 99)),
+			float64(r.cpu.Microseconds())/float64(r.signs), r.signs)
+	}
+	fmt.Println("every response verified: chain to the anchors, SPIFFE ID, public key")
+	return nil
+}
+
+// phase runs concurrency workers for cfg.warmup (unmeasured) then
+// cfg.duration, and verifies every measured response afterwards.
+func phase(ctx context.Context, name string, pid, concurrency int, cfg config, pool *csrPool, anchors *x509bundle.Bundle,
+	newClient func() (sentryv1.CAClient, func(), error)) (result, error) {
+	type sample struct {
+		item csrItem
+		resp *sentryv1.SignCertificateResponse
+		lat  time.Duration
+	}
+	var (
+		mu       sync.Mutex
+		samples  []sample
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	measureFrom := time.Now().Add(cfg.warmup)
+	end := measureFrom.Add(cfg.duration)
+	cpuStart := time.Duration(0)
+	cpuOnce := sync.Once{}
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []sample
+			for time.Now().Before(end) && ctx.Err() == nil {
+				item := pool.take()
+				client, done, err := newClient()
+				if err != nil {
+					mu.Lock()
+					firstErr = errors.Join(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.SignCertificate(ctx, &sentryv1.SignCertificateRequest{Id: "bench", Namespace: "default", CertificateSigningRequest: item.pem})
+				lat := time.Since(t0)
+				done()
+				if err != nil {
+					mu.Lock()
+					firstErr = errors.Join(firstErr, fmt.Errorf("sign: %w", err))
+					mu.Unlock()
+					return
+				}
+				if t0.After(measureFrom) {
+					cpuOnce.Do(func() { cpuStart = procCPU(pid) })
+					local = append(local, sample{item, resp, lat})
+				}
+			}
+			mu.Lock()
+			samples = append(samples, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	cpu := procCPU(pid) - cpuStart
+	if firstErr != nil {
+		return result{}, firstErr
+	}
+	r := result{name: name, signs: len(samples), elapsed: cfg.duration, cpu: cpu}
+	want := spiffeid.RequireFromString("spiffe://public/ns/default/bench")
+	for _, s := range samples {
+		if err := verify(s.resp, s.item.pub, anchors, want); err != nil {
+			return result{}, fmt.Errorf("%s: response failed verification: %w", name, err)
+		}
+		r.latencies = append(r.latencies, s.lat)
+	}
+	return r, nil
+}
+
+func verify(resp *sentryv1.SignCertificateResponse, pub crypto.PublicKey, anchors *x509bundle.Bundle, want spiffeid.ID) error {
+	var chain []*x509.Certificate
+	for rest := resp.GetWorkloadCertificate(); ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return err
+		}
+		chain = append(chain, c)
+	}
+	if len(chain) < 2 {
+		return errors.New("chain too short")
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	for _, a := range anchors.X509Authorities() {
+		roots.AddCert(a)
+	}
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return err
+	}
+	if len(chain[0].URIs) != 1 || chain[0].URIs[0].String() != want.String() {
+		return fmt.Errorf("wrong SPIFFE ID %v", chain[0].URIs)
+	}
+	if !chain[0].PublicKey.(*ecdsa.PublicKey).Equal(pub) {
+		return errors.New("leaf does not certify the CSR's key")
+	}
+	return nil
+}
+
+// firstSign polls until sentry has written its anchors and signs a CSR.
+func firstSign(ctx context.Context, dir, addr string, item csrItem) (*x509bundle.Bundle, time.Time, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+		if err != nil || len(data) == 0 {
+			time.Sleep(200 * time.Microsecond)
+			continue
+		}
+		anchors, err := x509bundle.Parse(sentryID.TrustDomain(), data)
+		if err != nil {
+			time.Sleep(200 * time.Microsecond)
+			continue
+		}
+		conn, err := dial(addr, anchors)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err = sentryv1.NewCAClient(conn).SignCertificate(cctx, &sentryv1.SignCertificateRequest{Id: "bench", Namespace: "default", CertificateSigningRequest: item.pem})
+		cancel()
+		conn.Close()
+		if err == nil {
+			return anchors, time.Now(), nil
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return nil, time.Time{}, errors.New("sentry did not sign within 10s")
+}
+
+func dial(addr string, anchors *x509bundle.Bundle) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(
+		tlsconfig.TLSClientConfig(anchors, tlsconfig.AuthorizeID(sentryID)))))
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// csrPool holds pre-generated fresh CSRs so that generating them does not
+// compete with sentry for the CPU during a measured phase.
+type csrPool struct{ ch chan csrItem }
+
+func newCSRPool() *csrPool { return &csrPool{ch: make(chan csrItem, 200000)} }
+
+func (p *csrPool) fill(n int) {
+	for len(p.ch) < n {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+		if err != nil {
+			panic(err)
+		}
+		p.ch <- csrItem{pub: key.Public(), pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})}
+	}
+}
+
+// take returns a CSR never used before, generating one if the pool is dry.
+func (p *csrPool) take() csrItem {
+	select {
+	case it := <-p.ch:
+		return it
+	default:
+		p.fill(1)
+		return <-p.ch
+	}
+}
+
+func pct(l []time.Duration, p int) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	return l[(len(l)-1)*p/100]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

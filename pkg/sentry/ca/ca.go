@@ -29,6 +29,9 @@ type Options struct {
 type SignRequest struct {
 	// PublicKey is the workload's public key (from its verified CSR).
 	PublicKey crypto.PublicKey
+	// PublicKeyDER is PublicKey as a DER SubjectPublicKeyInfo, when the
+	// caller has it (a CSR carries it); it saves encoding the key again.
+	PublicKeyDER []byte
 	// ID is the authenticated identity.
 	ID spiffeid.ID
 	// DNSNames are extra DNS SANs, decided by policy (see DNSNamesFor).
@@ -122,7 +125,7 @@ func (a *Authority) SignWorkload(_ context.Context, req SignRequest) (*Issued, e
 	}
 	var der []byte
 	if s.fast != nil {
-		der, err = s.fast.sign(tmpl, req.PublicKey)
+		der, err = s.fast.sign(tmpl, req.PublicKey, req.PublicKeyDER)
 	} else {
 		der, err = x509.CreateCertificate(rand.Reader, tmpl, s.issuer, req.PublicKey, s.bundle.IssuerKey)
 	}

@@ -73,11 +73,12 @@ func (s *service) sign(ctx context.Context, req *sentryv1.SignCertificateRequest
 	}
 	iss := s.opts.Issuance()
 	issued, err := s.opts.Authority.SignWorkload(ctx, ca.SignRequest{
-		PublicKey: csr.PublicKey,
-		ID:        id,
-		DNSNames:  ca.DNSNamesFor(id, s.opts.ControlPlaneTrustDomain, s.opts.ControlPlaneNamespace),
-		TTL:       iss.WorkloadCertTTL,
-		ClockSkew: iss.AllowedClockSkew,
+		PublicKey:    csr.PublicKey,
+		PublicKeyDER: csr.RawSubjectPublicKeyInfo,
+		ID:           id,
+		DNSNames:     ca.DNSNamesFor(id, s.opts.ControlPlaneTrustDomain, s.opts.ControlPlaneNamespace),
+		TTL:          iss.WorkloadCertTTL,
+		ClockSkew:    iss.AllowedClockSkew,
 	})
 	if err != nil {
 		s.opts.Logger.Error("Failed to sign certificate", zap.String(log.KeySPIFFEID, id.String()), zap.Error(err))

@@ -48,7 +48,7 @@ type Provider struct {
 	opts    Options
 	current atomic.Pointer[tls.Certificate]
 	notAft  atomic.Int64 // NotAfter, unix nanoseconds
-	notBef  atomic.Int64
+	issued  atomic.Int64 // when the current certificate was issued
 	renew   chan struct{}
 }
 
@@ -90,7 +90,9 @@ func (p *Provider) Issue(ctx context.Context) error {
 		cert.Certificate = append(cert.Certificate, der)
 	}
 	p.current.Store(&cert)
-	p.notBef.Store(issued.NotBefore.UnixNano())
+	// Renewal counts from issuance, not from the NotBefore backdated by
+	// the clock skew (which may exceed a short TTL).
+	p.issued.Store(p.opts.Clock.Now().UnixNano())
 	p.notAft.Store(issued.NotAfter.UnixNano())
 	p.opts.Logger.Info("Issued Sentry's serving certificate",
 		zap.String(log.KeySPIFFEID, p.opts.ID.String()), zap.String(log.KeySerial, issued.Serial),
@@ -108,13 +110,15 @@ func (p *Provider) Renew() {
 }
 
 // Start renews the certificate at half its lifetime, and on Renew, until
-// ctx is done. It returns nil when ctx is done.
+// ctx is done; a failed issuance is retried every retryInterval while the
+// current certificate keeps serving. It returns nil when ctx is done.
 func (p *Provider) Start(ctx context.Context) error {
+	failed := false
 	for {
 		wait := retryInterval
-		if p.current.Load() != nil {
-			nb, na := time.Unix(0, p.notBef.Load()), time.Unix(0, p.notAft.Load())
-			wait = max(nb.Add(na.Sub(nb)/2).Sub(p.opts.Clock.Now()), 0)
+		if !failed && p.current.Load() != nil {
+			at, na := time.Unix(0, p.issued.Load()), time.Unix(0, p.notAft.Load())
+			wait = max(at.Add(na.Sub(at)/2).Sub(p.opts.Clock.Now()), 0)
 		}
 		t := p.opts.Clock.NewTimer(wait)
 		select {
@@ -125,15 +129,11 @@ func (p *Provider) Start(ctx context.Context) error {
 		case <-p.renew:
 			t.Stop()
 		}
-		if err := p.Issue(ctx); err != nil {
-			p.opts.Logger.Error("Failed to renew Sentry's serving certificate; retrying", zap.Error(err))
-			t := p.opts.Clock.NewTimer(retryInterval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C():
-			}
+		err := p.Issue(ctx)
+		failed = err != nil
+		if failed {
+			p.opts.Logger.Error("Failed to renew Sentry's serving certificate; retrying",
+				zap.Duration("retry_in", retryInterval), zap.Error(err))
 		}
 	}
 }

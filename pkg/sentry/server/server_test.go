@@ -91,9 +91,11 @@ func newHarness(t *testing.T, val *fake.Validator) *harness {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv, err := server.New(server.Options{
-		Authority:               authority,
-		Validators:              func() *validator.Set { return set },
-		Issuance:                func() server.Issuance { return server.Issuance{WorkloadCertTTL: time.Hour, AllowedClockSkew: 5 * time.Minute} },
+		Authority:  authority,
+		Validators: func() *validator.Set { return set },
+		Issuance: func() server.Issuance {
+			return server.Issuance{WorkloadCertTTL: time.Hour, AllowedClockSkew: 5 * time.Minute}
+		},
 		ControlPlaneTrustDomain: cpTD,
 		ControlPlaneNamespace:   "dapr-system",
 		GetCertificate:          func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/trustplane/trustplane/pkg/healthz"
+	logkeys "github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry/ca"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/config"
@@ -256,4 +257,8 @@ func (s *Sentry) loadBundle(cfg config.Config) (*bundle.Bundle, error) {
 func (s *Sentry) observeBundle(b *bundle.Bundle) {
 	s.metrics.IssuerChanged.Inc()
 	s.metrics.ObserveBundle(b.Issuer(), b.Roots)
+	for _, r := range b.ExpiredRoots(s.opts.Clock.Now()) {
+		s.opts.Logger.Warn("The trust bundle holds an expired root certificate that signs nothing current; remove it from the roots file",
+			zap.String(logkeys.KeySerial, r.SerialNumber.Text(16)), zap.Time(logkeys.KeyNotAfter, r.NotAfter))
+	}
 }

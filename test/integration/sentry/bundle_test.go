@@ -92,3 +92,18 @@ func TestSentryLoadsABringYourOwnChainWithSeveralRoots(t *testing.T) {
 	require.Len(t, chain, 1, "the root is stripped from the returned chain")
 	assert.Equal(t, issuer.Cert.Raw, chain[0].Raw)
 }
+
+func TestSentryServesWithAnExpiredRootBesideTheCurrentOne(t *testing.T) {
+	dir := t.TempDir()
+	old := testca.NewRoot(t, testca.WithNotBefore(time.Now().Add(-48*time.Hour)), testca.WithLifetime(24*time.Hour))
+	root := testca.NewRoot(t)
+	issuer := root.Issuer(t)
+	testca.WriteFile(t, filepath.Join(dir, "ca.crt"), append(old.CertPEM(), root.CertPEM()...))
+	testca.WriteFile(t, filepath.Join(dir, "issuer.crt"), issuer.CertPEM())
+	testca.WriteFile(t, filepath.Join(dir, "issuer.key"), issuer.KeyPEM(t))
+
+	p := startSentry(t, dir)
+	_, chain := signLeaf(t, p.client(t))
+	assert.Equal(t, issuer.Cert.Raw, chain[0].Raw)
+	assert.Contains(t, p.logs.String(), "expired root certificate", "the leftover root is reported")
+}

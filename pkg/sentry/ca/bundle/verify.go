@@ -11,8 +11,9 @@ import (
 // root or chain certificate is expired or not yet valid, and that the issuer
 // chain verifies to one of the roots. Any problem is an *Error; the time
 // problems wrap ErrExpired or ErrNotYetValid and name the certificate and the
-// date. An expired root is refused even when the issuer does not chain to
-// it: remove it from the roots file.
+// date. Only the root the issuer chains to must be valid: an expired root
+// kept beside it (a finished rotation) is still published as an anchor,
+// harmlessly, and reported by ExpiredRoots so that it can be removed.
 func (b *Bundle) Verify(now time.Time) error {
 	if b == nil {
 		return errors.New("verify trust bundle: no bundle")
@@ -20,9 +21,12 @@ func (b *Bundle) Verify(now time.Time) error {
 	if err := b.check(); err != nil {
 		return err
 	}
+	last := b.IssuerChain[len(b.IssuerChain)-1]
 	for i, r := range b.Roots {
-		if err := checkValidity(i, r, now); err != nil {
-			return &Error{Part: PartRoots, Err: err}
+		if last.CheckSignatureFrom(r) == nil {
+			if err := checkValidity(i, r, now); err != nil {
+				return &Error{Part: PartRoots, Err: err}
+			}
 		}
 	}
 	for i, c := range b.IssuerChain {
@@ -46,6 +50,17 @@ func (b *Bundle) Verify(now time.Time) error {
 			ErrNotChained, subjectOf(b.IssuerChain[0]), now.UTC().Format(time.RFC3339), err)
 	}
 	return nil
+}
+
+// ExpiredRoots returns the roots that are past their NotAfter at now.
+func (b *Bundle) ExpiredRoots(now time.Time) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, r := range b.Roots {
+		if now.After(r.NotAfter) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // checkValidity reports whether c is outside its validity period at now.

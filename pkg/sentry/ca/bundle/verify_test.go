@@ -55,13 +55,11 @@ func TestVerify(t *testing.T) {
 			b: parse([]*testCA{root}, []*testCA{issuer}, issuer), now: t0.Add(366 * day),
 			part: bundle.PartRoots, is: bundle.ErrExpired, msg: "expired at " + t0.Add(365*day).Format(time.RFC3339),
 		},
-		"an expired extra root is refused too": {
+		"an expired root beside the issuer's own is no reason to stop": {
 			b: parse([]*testCA{root, oldRoot}, []*testCA{issuer}, issuer), now: t0,
-			part: bundle.PartRoots, is: bundle.ErrExpired, msg: "certificate 2 (O=" + oldRoot.cert.Subject.Organization[0] + ") expired",
 		},
-		"a root not valid yet is refused": {
+		"a root not valid yet beside the issuer's own is accepted": {
 			b: parse([]*testCA{futureRoot, root}, []*testCA{issuer}, issuer), now: t0,
-			part: bundle.PartRoots, is: bundle.ErrNotYetValid, msg: "certificate 1",
 		},
 		"a chain longer than the root allows does not verify": {
 			b: parse([]*testCA{strictRoot}, []*testCA{low, mid}, low), now: t0,
@@ -101,6 +99,18 @@ func TestVerify(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.msg)
 		})
 	}
+}
+
+func TestExpiredRoots(t *testing.T) {
+	root := newCert(t, nil, nil)
+	issuer := newCert(t, root, nil, notBefore(t0.Add(-day)), notAfter(t0.Add(30*day)), maxPathLen(0))
+	oldRoot := newCert(t, nil, nil, notBefore(t0.Add(-400*day)), notAfter(t0.Add(-10*day)))
+	b, err := bundle.Parse(certPEM(root, oldRoot), certPEM(issuer), keyPEM(t, issuer))
+	require.NoError(t, err)
+	require.NoError(t, b.Verify(t0))
+	expired := b.ExpiredRoots(t0)
+	require.Len(t, expired, 1)
+	assert.Equal(t, oldRoot.cert.Raw, expired[0].Raw)
 }
 
 func TestVerifyRefusesNoBundle(t *testing.T) {

@@ -84,11 +84,11 @@ func TestConfigurationEncodesOnlyWhatIsSet(t *testing.T) {
 	}{
 		"an empty spec encodes no sections": {
 			in:   Configuration{},
-			want: `{"metadata":{},"spec":{}}`,
+			want: `{"metadata":{"creationTimestamp":null},"spec":{}}`,
 		},
 		"an mtls section keeps its required fields and drops unset optional ones": {
 			in:   Configuration{Spec: ConfigurationSpec{MTLSSpec: &MTLSSpec{}}},
-			want: `{"metadata":{},"spec":{"mtls":{"enabled":null,"controlPlaneTrustDomain":"","sentryAddress":""}}}`,
+			want: `{"metadata":{"creationTimestamp":null},"spec":{"mtls":{"enabled":null,"controlPlaneTrustDomain":"","sentryAddress":""}}}`,
 		},
 	}
 	for name, tc := range tests {

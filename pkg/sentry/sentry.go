@@ -15,13 +15,13 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/trustplane/trustplane/pkg/healthz"
-	logkeys "github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry/ca"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/config"
 	"github.com/trustplane/trustplane/pkg/sentry/metrics"
 	"github.com/trustplane/trustplane/pkg/sentry/server"
 	"github.com/trustplane/trustplane/pkg/sentry/servingcert"
+	"github.com/trustplane/trustplane/pkg/sentry/validator"
 	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
@@ -47,6 +47,19 @@ type ConfigSource interface {
 	Start(ctx context.Context, onChange func(config.Config)) error
 }
 
+// PlatformValidator is the validator an environment provides, such as the
+// Kubernetes token validator: always enabled, the default, and run for as
+// long as Sentry runs.
+type PlatformValidator interface {
+	validator.Validator
+	// Name is the validator's name on the wire.
+	Name() validator.Name
+	// Start runs the validator's caches until ctx is done.
+	Start(ctx context.Context) error
+	// Ready reports whether the validator can validate.
+	Ready() bool
+}
+
 // Options configures New.
 type Options struct {
 	// TrustDomain is the control-plane trust domain. Required.
@@ -57,6 +70,12 @@ type Options struct {
 	Store BundleStore
 	// Config is the configuration source. Required.
 	Config ConfigSource
+	// Platform is the environment's validator (Kubernetes mode); nil
+	// self-hosted.
+	Platform PlatformValidator
+	// OnBundleRejected is told of every stored bundle Sentry refuses, for
+	// example to emit a Kubernetes Event. Optional.
+	OnBundleRejected func(error)
 	// GRPCListener or GRPCAddress is where the CA is served.
 	GRPCListener net.Listener
 	GRPCAddress  string
@@ -121,7 +140,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 	}
 	log.Info("CA certificate key pair ready", zap.Time("issuer_not_after", b.Issuer().NotAfter))
 
-	vals := &validators{sentryID: s.sentryID, logger: log.Named("validator")}
+	vals := &validators{sentryID: s.sentryID, platform: s.opts.Platform, logger: log.Named("validator")}
 	if err := vals.apply(ctx, cfg.TokenValidators); err != nil {
 		return fmt.Errorf("sentry: configure validators: %w", err)
 	}
@@ -184,6 +203,9 @@ func (s *Sentry) Start(ctx context.Context) error {
 	}
 	onBundleError := func(err error) {
 		log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
+		if s.opts.OnBundleRejected != nil {
+			s.opts.OnBundleRejected(err)
+		}
 	}
 	onConfig := func(c config.Config) {
 		if err := vals.apply(ctx, c.TokenValidators); err != nil {
@@ -196,6 +218,9 @@ func (s *Sentry) Start(ctx context.Context) error {
 		{"serving-certificate", serving.Start},
 		{"bundle-watcher", func(ctx context.Context) error { return s.opts.Store.Watch(ctx, onBundle, onBundleError) }},
 		{"config-watcher", func(ctx context.Context) error { return s.opts.Config.Start(ctx, onConfig) }},
+	}
+	if s.opts.Platform != nil {
+		rs = append(rs, runnable{string(s.opts.Platform.Name()) + "-validator", s.opts.Platform.Start})
 	}
 	if s.opts.HealthzAddress != "" {
 		rs = append(rs, runnable{"healthz-server", func(ctx context.Context) error {
@@ -220,45 +245,3 @@ func (s *Sentry) Start(ctx context.Context) error {
 
 // Ready reports whether Sentry serves (for tests and embedding).
 func (s *Sentry) Ready() error { return s.health.Ready() }
-
-// loadBundle loads the stored bundle, or generates and stores one when the
-// store holds nothing at all. Anything else stored but broken is refused:
-// Sentry never replaces what a user put there.
-func (s *Sentry) loadBundle(cfg config.Config) (*bundle.Bundle, error) {
-	log := s.opts.Logger
-	b, err := s.opts.Store.Load()
-	switch {
-	case err == nil:
-		log.Info("Root and issuer certs found: using credentials from store")
-	case errors.Is(err, bundle.ErrNotFound):
-		log.Info("Root and issuer certs not found: generating self signed CA")
-		b, err = bundle.Generate(bundle.GenerateOptions{
-			TrustDomain:      s.opts.TrustDomain,
-			Namespace:        s.opts.Namespace,
-			Now:              s.opts.Clock.Now(),
-			AllowedClockSkew: cfg.AllowedClockSkew,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("sentry: generate trust bundle: %w", err)
-		}
-		if err := s.opts.Store.Save(b); err != nil {
-			return nil, fmt.Errorf("sentry: store generated trust bundle: %w", err)
-		}
-		log.Info("Self-signed certs generated and persisted successfully")
-	default:
-		return nil, fmt.Errorf("sentry: load trust bundle: %w", err)
-	}
-	if err := b.Verify(s.opts.Clock.Now()); err != nil {
-		return nil, fmt.Errorf("sentry: trust bundle: %w", err)
-	}
-	return b, nil
-}
-
-func (s *Sentry) observeBundle(b *bundle.Bundle) {
-	s.metrics.IssuerChanged.Inc()
-	s.metrics.ObserveBundle(b.Issuer(), b.Roots)
-	for _, r := range b.ExpiredRoots(s.opts.Clock.Now()) {
-		s.opts.Logger.Warn("The trust bundle holds an expired root certificate that signs nothing current; remove it from the roots file",
-			zap.String(logkeys.KeySerial, r.SerialNumber.Text(16)), zap.Time(logkeys.KeyNotAfter, r.NotAfter))
-	}
-}

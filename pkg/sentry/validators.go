@@ -18,11 +18,14 @@ import (
 )
 
 // validators keeps the validator set in force and rebuilds it when the
-// configured tokenValidators change. In self-hosted mode insecure is the
-// default while no validator is configured; once one is, insecure is off and
-// requests must name their validator.
+// configured tokenValidators change. With a platform validator (Kubernetes
+// mode) it is always enabled and the default, and configured validators are
+// added beside it. Without one (self-hosted), insecure is the default while
+// no validator is configured; once one is, insecure is off and requests must
+// name their validator.
 type validators struct {
 	sentryID spiffeid.ID
+	platform PlatformValidator
 	logger   *zap.Logger
 
 	current atomic.Pointer[validator.Set]
@@ -66,7 +69,11 @@ func (v *validators) apply(ctx context.Context, specs []config.TokenValidator) e
 		started = append(started, j)
 	}
 	def := validator.Name("")
-	if len(byName) == 0 {
+	switch {
+	case v.platform != nil:
+		byName[v.platform.Name()] = v.platform
+		def = v.platform.Name()
+	case len(byName) == 0:
 		byName[validator.Insecure] = insecure.New()
 		def = validator.Insecure
 	}
@@ -101,6 +108,9 @@ func (v *validators) apply(ctx context.Context, specs []config.TokenValidator) e
 
 // ready reports whether every validator in force has what it needs.
 func (v *validators) ready() error {
+	if v.platform != nil && !v.platform.Ready() {
+		return fmt.Errorf("%s validator is not ready", v.platform.Name())
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, j := range v.jwks {

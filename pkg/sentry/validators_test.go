@@ -44,3 +44,33 @@ func TestValidators_Apply(t *testing.T) {
 	require.NoError(t, v.apply(ctx, nil))
 	assert.Equal(t, validator.Insecure, v.Get().Default(), "removing tokenValidators brings insecure back")
 }
+
+// platform is a PlatformValidator for tests.
+type platform struct {
+	validator.Validator
+	ready bool
+}
+
+func (p *platform) Name() validator.Name            { return validator.Kubernetes }
+func (p *platform) Start(ctx context.Context) error { <-ctx.Done(); return nil }
+func (p *platform) Ready() bool                     { return p.ready }
+
+func TestValidators_PlatformIsAlwaysOnAndTheDefault(t *testing.T) {
+	p := &platform{Validator: validator.Func(func(context.Context, validator.Request) (spiffeid.ID, error) {
+		return spiffeid.ID{}, errors.New("unused")
+	})}
+	v := &validators{sentryID: spiffeid.RequireFromString("spiffe://cluster.local/ns/default/dapr-sentry"), platform: p, logger: zap.NewNop()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); v.wait() }()
+
+	require.NoError(t, v.apply(ctx, nil))
+	assert.Equal(t, []validator.Name{validator.Kubernetes}, v.Get().Names(), "no insecure validator in Kubernetes mode")
+	assert.Equal(t, validator.Kubernetes, v.Get().Default())
+	assert.Error(t, v.ready(), "not ready until the platform validator is")
+	p.ready = true
+	assert.NoError(t, v.ready())
+
+	require.NoError(t, v.apply(ctx, []config.TokenValidator{{Name: "jwks", Options: map[string]string{"source": inlineJWKS}}}))
+	assert.Equal(t, []validator.Name{validator.JWKS, validator.Kubernetes}, v.Get().Names(), "jwks is added beside it")
+	assert.Equal(t, validator.Kubernetes, v.Get().Default(), "and kubernetes stays the default")
+}

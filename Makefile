@@ -36,14 +36,16 @@ bench: build ## Benchmark SignCertificate against a real sentry (see test/bench)
 	$(GO) run ./test/bench/sentrybench --sentry $(BIN)/sentry $(BENCH_ARGS)
 
 .PHONY: generate
-generate: ## Regenerate the gRPC code from api/sentry/v1/sentry.proto.
+generate: ## Regenerate the gRPC code (api/sentry/v1), deep-copy code (api/config) and CRDs (config/crd).
 	./hack/generate-proto.sh
+	./hack/generate-crd.sh
 
 .PHONY: verify
 verify: generate ## Regenerate everything and fail if the tree changed.
 	$(GO) mod tidy
 	gofmt -l $$(git ls-files '*.go') | (! grep .) || { echo "gofmt needed"; exit 1; }
-	git diff --exit-code -- api go.mod go.sum || { echo "generated files are out of date: run make generate"; exit 1; }
+	git diff --exit-code -- api config go.mod go.sum || { echo "generated files are out of date: run make generate"; exit 1; }
+	test -z "$$(git status --porcelain --untracked-files=all -- api config)" || { git status --short -- api config; echo "untracked generated files: run make generate and commit them"; exit 1; }
 
 .PHONY: fuzz
 fuzz: ## Fuzz every outside-input parser for FUZZTIME each (default 20s).

@@ -12,10 +12,11 @@ import (
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:path=configurations,scope=Namespaced
-// +kubebuilder:printcolumn:name="mTLS",type=boolean,JSONPath=`.spec.mtls.enabled`
-// +kubebuilder:printcolumn:name="Workload TTL",type=string,JSONPath=`.spec.mtls.workloadCertTTL`
-// +kubebuilder:printcolumn:name="Clock Skew",type=string,JSONPath=`.spec.mtls.allowedClockSkew`,priority=1
-// +kubebuilder:printcolumn:name="Trust Domain",type=string,JSONPath=`.spec.accessControl.trustDomain`,priority=1
+// +kubebuilder:printcolumn:name="mTLS",type=boolean,JSONPath=`.spec.mtls.enabled`,description="spec.mtls.enabled"
+// +kubebuilder:printcolumn:name="Workload TTL",type=string,JSONPath=`.spec.mtls.workloadCertTTL`,description="Lifetime of workload certificates"
+// +kubebuilder:printcolumn:name="Clock Skew",type=string,JSONPath=`.spec.mtls.allowedClockSkew`,description="NotBefore backdating"
+// +kubebuilder:printcolumn:name="Trust Domain",type=string,JSONPath=`.spec.accessControl.trustDomain`,description="Trust domain of the applications using this Configuration"
+// +kubebuilder:printcolumn:name="Control Plane TD",type=string,JSONPath=`.spec.mtls.controlPlaneTrustDomain`,priority=1,description="Trust domain of the control plane"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Configuration struct {
 	metav1.TypeMeta `json:",inline"`
@@ -76,12 +77,15 @@ type MTLSSpec struct {
 	// +optional
 	AllowedClockSkew *string `json:"allowedClockSkew,omitempty"`
 	// ControlPlaneTrustDomain is the trust domain of the control-plane
-	// services, for example "cluster.local".
-	// +kubebuilder:validation:Required
+	// services, for example "cluster.local". Dapr's CRD requires it since
+	// Dapr 1.12; this one does not, so daprsystem objects written for older
+	// Dapr versions still validate when they are edited.
+	// +optional
 	ControlPlaneTrustDomain string `json:"controlPlaneTrustDomain"`
 	// SentryAddress is the host:port sidecars dial to reach Sentry, for
-	// example "dapr-sentry.dapr-system.svc.cluster.local:443".
-	// +kubebuilder:validation:Required
+	// example "dapr-sentry.dapr-system.svc.cluster.local:443". Optional
+	// here for the same reason as ControlPlaneTrustDomain.
+	// +optional
 	SentryAddress string `json:"sentryAddress"`
 	// TokenValidators are the extra validators Sentry enables next to its
 	// built-in one ("kubernetes" on Kubernetes, "insecure" self-hosted).
@@ -139,8 +143,9 @@ type SelectorField struct {
 // the trust domain of the applications using this Configuration.
 type AccessControlSpec struct {
 	// DefaultAction applies when no policy matches: "allow" or "deny".
+	// Not an enum in the CRD, as in Dapr's, so no object Dapr accepts is
+	// refused.
 	// +optional
-	// +kubebuilder:validation:Enum=allow;deny
 	DefaultAction string `json:"defaultAction,omitempty"`
 	// TrustDomain is the trust domain of the applications using this
 	// Configuration. Sentry puts it in their SPIFFE IDs. Default "public".

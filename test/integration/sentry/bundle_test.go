@@ -68,9 +68,9 @@ func TestSentryRefusesBrokenBundlesAndNeverOverwritesThem(t *testing.T) {
 			}
 			before := snapshot(t, dir)
 			p := launch(t, dir)
-			assert.Equal(t, 1, p.exitCode(t), "sentry refuses to start")
+			assert.Equal(t, 1, p.ExitCode(t), "sentry refuses to start")
 			for _, s := range tc.wantLog {
-				assert.Contains(t, p.logs.String(), s)
+				assert.Contains(t, p.Logs.String(), s)
 			}
 			assert.Equal(t, before, snapshot(t, dir), "nothing was written over the user's files")
 		})
@@ -105,5 +105,5 @@ func TestSentryServesWithAnExpiredRootBesideTheCurrentOne(t *testing.T) {
 	p := startSentry(t, dir)
 	_, chain := signLeaf(t, p.client(t))
 	assert.Equal(t, issuer.Cert.Raw, chain[0].Raw)
-	assert.Contains(t, p.logs.String(), "expired root certificate", "the leftover root is reported")
+	assert.Contains(t, p.Logs.String(), "expired root certificate", "the leftover root is reported")
 }

@@ -90,13 +90,13 @@ func TestSentryAnswersBadInputWithTheRightCode(t *testing.T) {
 	}
 
 	t.Run("failures are counted by reason", func(t *testing.T) {
-		m := p.metrics(t)
+		m := p.Metrics(t)
 		assert.Regexp(t, `dapr_sentry_cert_sign_failure_total\{reason="invalid_csr"\} [1-9]`, m)
 		assert.Regexp(t, `dapr_sentry_cert_sign_failure_total\{reason="authentication"\} [1-9]`, m)
 		assert.Regexp(t, `dapr_sentry_cert_sign_failure_total\{reason="invalid_request"\} [1-9]`, m)
 	})
 	t.Run("the log says why a caller was denied", func(t *testing.T) {
-		assert.Contains(t, p.logs.String(), "Refused to sign certificate")
-		assert.Contains(t, p.logs.String(), "my.app")
+		assert.Contains(t, p.Logs.String(), "Refused to sign certificate")
+		assert.Contains(t, p.Logs.String(), "my.app")
 	})
 }

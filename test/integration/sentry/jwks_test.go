@@ -73,7 +73,7 @@ spec:
 	client := p.client(t)
 
 	const sub = "spiffe://public/ns/shop/orders"
-	aud := p.id.String()
+	aud := p.ID.String()
 	hour := time.Now().Add(time.Hour)
 	tests := map[string]struct {
 		token     string
@@ -106,6 +106,6 @@ spec:
 		})
 	}
 	t.Run("the log never holds a token", func(t *testing.T) {
-		assert.NotContains(t, p.logs.String(), signer.token(t, sub, aud, hour)[:40])
+		assert.NotContains(t, p.Logs.String(), signer.token(t, sub, aud, hour)[:40])
 	})
 }

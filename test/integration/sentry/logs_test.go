@@ -12,7 +12,7 @@ import (
 
 func TestSentryLogsInDaprsJSONShape(t *testing.T) {
 	p := startSentry(t, t.TempDir(), "--log-as-json")
-	sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
+	sc := bufio.NewScanner(strings.NewReader(p.Logs.String()))
 	lines := 0
 	for sc.Scan() {
 		var line map[string]any
@@ -25,5 +25,5 @@ func TestSentryLogsInDaprsJSONShape(t *testing.T) {
 		lines++
 	}
 	assert.Positive(t, lines)
-	assert.Contains(t, p.logs.String(), `"msg":"Root and issuer certs not found: generating self signed CA"`)
+	assert.Contains(t, p.Logs.String(), `"msg":"Root and issuer certs not found: generating self signed CA"`)
 }

@@ -20,8 +20,8 @@ import (
 func workload(t *testing.T, p *sentryProc, appID string) *security.Client {
 	t.Helper()
 	c, err := security.New(security.Options{
-		SentryAddress:    p.grpcAddr,
-		SentryID:         p.id,
+		SentryAddress:    p.GRPCAddr,
+		SentryID:         p.ID,
 		TrustAnchorsFile: filepath.Join(p.dir, "ca.crt"),
 		AppID:            appID,
 		Namespace:        "shop",

@@ -60,7 +60,7 @@ func TestSentryAppliesConfigurationChangesWithoutRestart(t *testing.T) {
 	leaf, _ = signLeaf(t, client)
 	lifetime := leaf.NotAfter.Sub(leaf.NotBefore)
 	assert.InDelta(t, 30, lifetime.Seconds(), 2, "a broken edit keeps the last good configuration")
-	assert.Contains(t, p.logs.String(), "config.yaml")
+	assert.Contains(t, p.Logs.String(), "config.yaml")
 }
 
 func TestSentryReloadsANewIssuerWithoutFailingRequests(t *testing.T) {
@@ -113,7 +113,7 @@ func TestSentryReloadsANewIssuerWithoutFailingRequests(t *testing.T) {
 		time.Sleep(time.Second)
 		_, chain := signLeaf(t, client)
 		assert.Equal(t, newIssuer.Cert.Raw, chain[0].Raw)
-		assert.Contains(t, p.logs.String(), "Rejected new trust bundle")
+		assert.Contains(t, p.Logs.String(), "Rejected new trust bundle")
 	})
 
 	close(stop)

@@ -128,7 +128,7 @@ func TestSentryGeneratesItsCAAndSigns(t *testing.T) {
 	})
 
 	t.Run("metrics count requests with Dapr's names", func(t *testing.T) {
-		m := p.metrics(t)
+		m := p.Metrics(t)
 		for _, name := range []string{
 			"dapr_sentry_cert_sign_request_received_total", "dapr_sentry_cert_sign_success_total",
 			"dapr_sentry_cert_sign_failure_total", "dapr_sentry_issuercert_expiry_timestamp",
@@ -149,8 +149,7 @@ func TestSentryKeepsAnExistingCAAcrossRestarts(t *testing.T) {
 		require.NoError(t, err)
 		before[f] = data
 	}
-	require.NoError(t, first.cmd.Process.Signal(os.Interrupt))
-	assert.Equal(t, 0, first.exitCode(t), "a signal is a graceful stop")
+	assert.Equal(t, 0, first.Stop(t), "a signal is a graceful stop")
 
 	second := startSentry(t, dir)
 	for f, data := range before {
@@ -159,5 +158,5 @@ func TestSentryKeepsAnExistingCAAcrossRestarts(t *testing.T) {
 		assert.Equal(t, data, now, "%s is untouched by a restart", f)
 	}
 	assert.Equal(t, first.anchors(t)[0].Raw, second.anchors(t)[0].Raw)
-	assert.Contains(t, second.logs.String(), "Root and issuer certs found")
+	assert.Contains(t, second.Logs.String(), "Root and issuer certs found")
 }

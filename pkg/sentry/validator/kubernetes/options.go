@@ -1,0 +1,145 @@
+package kubernetes
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"go.uber.org/zap"
+	"k8s.io/client-go/dynamic"
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+
+	"github.com/trustplane/trustplane/pkg/spiffe"
+)
+
+// Defaults of Options.
+const (
+	// DefaultReviewCacheTTL is how long a successful TokenReview is reused
+	// at most (never past the token's own expiry).
+	DefaultReviewCacheTTL = time.Minute
+	// DefaultReviewCacheSize bounds the number of cached TokenReviews.
+	DefaultReviewCacheSize = 10000
+	// DefaultReviewTimeout bounds one TokenReview call.
+	DefaultReviewTimeout = 10 * time.Second
+)
+
+// ErrInvalidOptions wraps every error of New about its Options.
+var ErrInvalidOptions = errors.New("invalid kubernetes validator options")
+
+// Options configures New.
+type Options struct {
+	// Config reaches the apiserver. Its QPS and Burst are lifted to
+	// "unlimited" when both are zero and no RateLimiter is set (the
+	// apiserver's priority and fairness still applies). Required unless
+	// Client and Dynamic are both set.
+	Config *rest.Config
+	// Client, if set with Dynamic, is used instead of a client built from
+	// Config (for tests with fake clients).
+	Client k8s.Interface
+	// Dynamic, if set with Client, watches Configurations instead of a
+	// client built from Config.
+	Dynamic dynamic.Interface
+
+	// SentryID is Sentry's own SPIFFE ID, spiffe://<cp-td>/ns/<cp-ns>/dapr-sentry:
+	// the audience callers' tokens must carry (the legacy audience
+	// LegacyAudience is accepted too). Required.
+	SentryID spiffeid.ID
+	// ControlPlaneTrustDomain is the trust domain of control-plane
+	// identities (dapr-operator, dapr-injector, ...). Default: SentryID's.
+	ControlPlaneTrustDomain spiffeid.TrustDomain
+	// ControlPlaneNamespace is the only namespace control-plane pods may
+	// run in. Default: SentryID's namespace.
+	ControlPlaneNamespace string
+
+	// ReviewCacheTTL is how long a successful TokenReview is reused; the
+	// token's expiry shortens it. Default DefaultReviewCacheTTL; negative
+	// turns the cache off.
+	ReviewCacheTTL time.Duration
+	// ReviewCacheSize bounds the cached TokenReviews (least recently used
+	// first out). Default DefaultReviewCacheSize.
+	ReviewCacheSize int
+	// ReviewTimeout bounds one TokenReview call. Default DefaultReviewTimeout.
+	ReviewTimeout time.Duration
+
+	// Clock times the TokenReview cache. Default clock.RealClock.
+	Clock clock.PassiveClock
+	// Logger receives cache and informer events. Default zap.NewNop().
+	Logger *zap.Logger
+	// Registerer receives the validator's collectors (see the package
+	// documentation). Nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// withDefaults checks o and fills the defaults in.
+func (o Options) withDefaults() (Options, error) {
+	if o.SentryID.IsZero() {
+		return o, fmt.Errorf("%w: the Sentry ID (token audience) is required", ErrInvalidOptions)
+	}
+	if (o.Client == nil) != (o.Dynamic == nil) {
+		return o, fmt.Errorf("%w: Client and Dynamic go together", ErrInvalidOptions)
+	}
+	if o.Client == nil && o.Config == nil {
+		return o, fmt.Errorf("%w: a rest config (or clients) is required", ErrInvalidOptions)
+	}
+	if o.ControlPlaneTrustDomain.IsZero() || o.ControlPlaneNamespace == "" {
+		ws, err := spiffe.Parse(o.SentryID)
+		if err != nil {
+			return o, fmt.Errorf("%w: Sentry ID: %w", ErrInvalidOptions, err)
+		}
+		if o.ControlPlaneTrustDomain.IsZero() {
+			o.ControlPlaneTrustDomain = ws.TrustDomain
+		}
+		if o.ControlPlaneNamespace == "" {
+			o.ControlPlaneNamespace = ws.Namespace
+		}
+	}
+	if err := spiffe.ValidateNamespace(o.ControlPlaneNamespace); err != nil {
+		return o, fmt.Errorf("%w: control-plane namespace: %w", ErrInvalidOptions, err)
+	}
+	if o.ReviewCacheTTL == 0 {
+		o.ReviewCacheTTL = DefaultReviewCacheTTL
+	}
+	switch {
+	case o.ReviewCacheSize < 0:
+		return o, fmt.Errorf("%w: review cache size %d is negative", ErrInvalidOptions, o.ReviewCacheSize)
+	case o.ReviewCacheSize == 0:
+		o.ReviewCacheSize = DefaultReviewCacheSize
+	}
+	switch {
+	case o.ReviewTimeout < 0:
+		return o, fmt.Errorf("%w: review timeout %s is negative", ErrInvalidOptions, o.ReviewTimeout)
+	case o.ReviewTimeout == 0:
+		o.ReviewTimeout = DefaultReviewTimeout
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return o, nil
+}
+
+// clients returns the typed and dynamic clients of o.
+func (o Options) clients() (k8s.Interface, dynamic.Interface, error) {
+	if o.Client != nil {
+		return o.Client, o.Dynamic, nil
+	}
+	cfg := rest.CopyConfig(o.Config)
+	if cfg.QPS == 0 && cfg.Burst == 0 && cfg.RateLimiter == nil {
+		cfg.QPS = -1 // no client-side limit: TokenReviews sit on the signing path
+	}
+	client, err := k8s.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create dynamic client: %w", err)
+	}
+	return client, dyn, nil
+}

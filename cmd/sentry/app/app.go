@@ -115,28 +115,36 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	store, err := file.New(file.Options{
-		Dir: o.IssuerCredentials, RootFile: o.RootFile, IssuerFile: o.IssuerFile, KeyFile: o.KeyFile,
-		Logger: logger.Named("store"),
-	})
-	if err != nil {
-		return err
-	}
-	logger.Info("Using local file system for trust bundle storage", zap.String("dir", o.IssuerCredentials))
-	cfg, err := newConfigSource(o.ConfigFile, lookupEnv, logger.Named("config"))
-	if err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := sentry.Options{
 		TrustDomain: td,
 		Namespace:   o.Namespace,
-		Store:       store,
-		Config:      cfg,
 		GRPCAddress: hostPort(o.ListenAddress, o.Port),
 		Registry:    reg,
 		Logger:      logger,
+	}
+	if o.Mode == ModeKubernetes {
+		kp, err := newKubeParts(o, td, reg, logger)
+		if err != nil {
+			return err
+		}
+		defer kp.shutdown()
+		opts.Store, opts.Config, opts.Platform, opts.OnBundleRejected = kp.store, kp.config, kp.platform, kp.onRejected
+	} else {
+		store, err := file.New(file.Options{
+			Dir: o.IssuerCredentials, RootFile: o.RootFile, IssuerFile: o.IssuerFile, KeyFile: o.KeyFile,
+			Logger: logger.Named("store"),
+		})
+		if err != nil {
+			return err
+		}
+		logger.Info("Using local file system for trust bundle storage", zap.String("dir", o.IssuerCredentials))
+		cfg, err := newConfigSource(o.ConfigFile, lookupEnv, logger.Named("config"))
+		if err != nil {
+			return err
+		}
+		opts.Store, opts.Config = store, cfg
 	}
 	if o.HealthzPort != 0 {
 		opts.HealthzAddress = hostPort(o.HealthzListenAddress, o.HealthzPort)

@@ -20,9 +20,14 @@ const (
 // Options are sentry's command-line flags. Names and defaults follow Dapr's
 // sentry where they make sense.
 type Options struct {
-	// ConfigFile is the Configuration YAML (self-hosted). Default: none, which
-	// means Dapr's defaults (workloadCertTTL 24h, allowedClockSkew 15m).
+	// ConfigFile is, self-hosted, the path of a Configuration YAML (default
+	// none: Dapr's defaults, workloadCertTTL 24h and allowedClockSkew 15m)
+	// and, in Kubernetes mode, the name of the Configuration in Sentry's
+	// namespace (default daprsystem).
 	ConfigFile string
+	// Kubeconfig is a kubeconfig file for Kubernetes mode outside a cluster
+	// (default: the in-cluster configuration, else $KUBECONFIG).
+	Kubeconfig string
 	// IssuerCredentials is the directory of the trust bundle files.
 	IssuerCredentials string
 	// RootFile, IssuerFile and KeyFile name the bundle files in
@@ -70,7 +75,8 @@ func NewOptions() *Options {
 
 // AddFlags binds the options to fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "Path to a Configuration YAML (spec.mtls: workloadCertTTL, allowedClockSkew, tokenValidators); reloaded on change")
+	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "Self-hosted: path of a Configuration YAML; Kubernetes: name of the Configuration in Sentry's namespace (default daprsystem). Reloaded on change")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig file for --mode kubernetes outside a cluster (default in-cluster, else $KUBECONFIG)")
 	fs.StringVar(&o.IssuerCredentials, "issuer-credentials", o.IssuerCredentials, "Directory of the trust bundle files; generated there when it holds none of them")
 	fs.StringVar(&o.RootFile, "issuer-ca-filename", o.RootFile, "Root certificate (trust anchors) file name")
 	fs.StringVar(&o.IssuerFile, "issuer-certificate-filename", o.IssuerFile, "Issuer certificate (chain) file name")
@@ -92,6 +98,14 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 
 // Complete fills what flags left empty from the environment.
 func (o *Options) Complete(lookupEnv func(string) (string, bool)) {
+	if o.Mode == ModeKubernetes {
+		if o.ConfigFile == "" {
+			o.ConfigFile = "daprsystem"
+		}
+		if _, inCluster := lookupEnv("KUBERNETES_SERVICE_HOST"); o.Kubeconfig == "" && !inCluster {
+			o.Kubeconfig, _ = lookupEnv("KUBECONFIG")
+		}
+	}
 	if o.Namespace == "" {
 		if ns, ok := lookupEnv("NAMESPACE"); ok && ns != "" {
 			o.Namespace = ns
@@ -107,7 +121,6 @@ func (o *Options) Validate() error {
 	switch o.Mode {
 	case ModeStandalone:
 	case ModeKubernetes:
-		errs = append(errs, errors.New("--mode kubernetes: this build supports --mode standalone only"))
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: use standalone or kubernetes", o.Mode))
 	}

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/trustplane/trustplane/pkg/sentry"
+	kubeconfig "github.com/trustplane/trustplane/pkg/sentry/config/kubernetes"
+	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+	"github.com/trustplane/trustplane/pkg/sentry/validator"
+	kubevalidator "github.com/trustplane/trustplane/pkg/sentry/validator/kubernetes"
+	"github.com/trustplane/trustplane/pkg/spiffe"
+)
+
+// kubeParts are the Kubernetes-mode pieces of Sentry.
+type kubeParts struct {
+	store      sentry.BundleStore
+	config     sentry.ConfigSource
+	platform   sentry.PlatformValidator
+	onRejected func(error)
+	shutdown   func()
+}
+
+// platformValidator names the Kubernetes validator for Sentry.
+type platformValidator struct{ *kubevalidator.Validator }
+
+func (platformValidator) Name() validator.Name { return validator.Kubernetes }
+
+// restConfig is the in-cluster configuration, or --kubeconfig's.
+func restConfig(path string) (*rest.Config, error) {
+	if path != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", path)
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", path, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("not in a cluster and no --kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
+
+func newKubeParts(o *Options, td spiffeid.TrustDomain, reg prometheus.Registerer, logger *zap.Logger) (*kubeParts, error) {
+	cfg, err := restConfig(o.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.UserAgent = "dapr-sentry/" + Version
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(context.Background()))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events(o.Namespace)})
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "dapr-sentry"})
+
+	store, err := kubestore.New(kubestore.Options{
+		Client: client, Namespace: o.Namespace,
+		RootKey: o.RootFile, IssuerKey: o.IssuerFile, KeyKey: o.KeyFile,
+		Recorder: recorder, Logger: logger.Named("store"),
+	})
+	if err != nil {
+		broadcaster.Shutdown()
+		return nil, err
+	}
+	logger.Info("Using kubernetes secret store for trust bundle storage", zap.String("namespace", o.Namespace))
+
+	configSource, err := kubeconfig.New(kubeconfig.Options{
+		Config: cfg, Namespace: o.Namespace, Name: o.ConfigFile, Recorder: recorder, Logger: logger.Named("config"),
+	})
+	if err != nil {
+		broadcaster.Shutdown()
+		return nil, err
+	}
+
+	sentryID, err := spiffe.SentryID(td, o.Namespace)
+	if err != nil {
+		broadcaster.Shutdown()
+		return nil, err
+	}
+	v, err := kubevalidator.New(kubevalidator.Options{
+		Config: cfg, SentryID: sentryID, ControlPlaneTrustDomain: td, ControlPlaneNamespace: o.Namespace,
+		Registerer: reg, Logger: logger.Named("validator").Named("kubernetes"),
+	})
+	if err != nil {
+		broadcaster.Shutdown()
+		return nil, err
+	}
+	logger.Info("Adding validator 'kubernetes'", zap.String("sentry_id", sentryID.String()))
+	return &kubeParts{
+		store:    store,
+		config:   configSource,
+		platform: platformValidator{v},
+		onRejected: func(err error) {
+			// The store records Events for the Secrets it cannot read; this
+			// covers bundles that read well but fail verification (expired).
+			if errors.Is(err, kubestore.ErrIncomplete) || errors.Is(err, kubestore.ErrInvalid) {
+				return
+			}
+			recorder.Event(&corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: o.Namespace, Name: kubestore.DefaultSecretName},
+				corev1.EventTypeWarning, "TrustBundleRejected", err.Error())
+		},
+		shutdown: broadcaster.Shutdown,
+	}, nil
+}

@@ -17,8 +17,8 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/trustplane/trustplane/pkg/sentry"
-	kubeconfig "github.com/trustplane/trustplane/pkg/sentry/config/kubernetes"
 	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+	kubeconfig "github.com/trustplane/trustplane/pkg/sentry/config/kubernetes"
 	"github.com/trustplane/trustplane/pkg/sentry/validator"
 	kubevalidator "github.com/trustplane/trustplane/pkg/sentry/validator/kubernetes"
 	"github.com/trustplane/trustplane/pkg/spiffe"

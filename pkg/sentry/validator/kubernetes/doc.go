@@ -49,6 +49,7 @@
 //
 // The validator's identity needs this ClusterRole (bound cluster-wide):
 //
+//	rules:
 //	- apiGroups: ["authentication.k8s.io"]
 //	  resources: ["tokenreviews"]
 //	  verbs: ["create"]

@@ -1,0 +1,131 @@
+package kubernetes
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/trustplane/trustplane/pkg/sentry/validator"
+)
+
+// reviewed starts a harness with pod shop/orders-1 and a token for it
+// expiring at exp, and validates it once.
+func reviewed(t *testing.T, exp time.Time, edit ...func(*Options)) (*harness, validator.Request) {
+	t.Helper()
+	h := start(t, []*corev1.Pod{newPod("shop", "orders-1", "orders", "uid-1", nil)}, nil, edit...)
+	req := validator.Request{Namespace: "shop", AppID: "orders-1", Token: fakeJWT("t", exp)}
+	h.setStatus(req.Token, okStatus(boundUser("shop", "orders", "orders-1", "uid-1")))
+	_, err := h.v.Validate(t.Context(), req)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, h.calls.Load())
+	return h, req
+}
+
+func TestReviewCache(t *testing.T) {
+	tests := map[string]struct {
+		exp       time.Duration // token expiry after epoch; 0: no exp claim
+		edit      func(*Options)
+		advance   time.Duration
+		wantCalls int64
+	}{
+		"a repeat sign within a minute costs no TokenReview":   {exp: time.Hour, advance: 59 * time.Second, wantCalls: 1},
+		"a repeat sign after a minute is reviewed again":       {exp: time.Hour, advance: time.Minute, wantCalls: 2},
+		"a review is never reused past the token's expiry":     {exp: 10 * time.Second, advance: 10 * time.Second, wantCalls: 2},
+		"a review is reused until just before the token's exp": {exp: 10 * time.Second, advance: 9 * time.Second, wantCalls: 1},
+		"a token without exp is not cached":                    {advance: time.Second, wantCalls: 2},
+		"a negative TTL turns the cache off": {
+			exp: time.Hour, edit: func(o *Options) { o.ReviewCacheTTL = -1 }, advance: time.Second, wantCalls: 2,
+		},
+		"a longer TTL is honoured": {
+			exp: time.Hour, edit: func(o *Options) { o.ReviewCacheTTL = 5 * time.Minute }, advance: 4 * time.Minute, wantCalls: 1,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var exp time.Time
+			if tc.exp != 0 {
+				exp = epoch.Add(tc.exp)
+			}
+			var edits []func(*Options)
+			if tc.edit != nil {
+				edits = append(edits, tc.edit)
+			}
+			h, req := reviewed(t, exp, edits...)
+			h.clock.Step(tc.advance)
+			_, err := h.v.Validate(t.Context(), req)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantCalls, h.calls.Load())
+			assert.Equal(t, float64(tc.wantCalls), counter(t, h.reg, MetricTokenReviews, ResultAuthenticated))
+			assert.Equal(t, float64(2-tc.wantCalls), counter(t, h.reg, MetricReviewCacheHit, ""))
+		})
+	}
+}
+
+func TestCachedReviewStillChecksThePod(t *testing.T) {
+	h, req := reviewed(t, epoch.Add(time.Hour))
+
+	wrong := req
+	wrong.AppID = "payments"
+	_, err := h.v.Validate(t.Context(), wrong)
+	assert.ErrorIs(t, err, ErrAppIDMismatch, "a cached review is no licence for another app ID")
+
+	require.NoError(t, h.client.CoreV1().Pods("shop").Delete(t.Context(), "orders-1", metav1.DeleteOptions{}))
+	require.Eventually(t, func() bool {
+		_, err := h.v.Validate(t.Context(), req)
+		return err != nil
+	}, 10*time.Second, 5*time.Millisecond, "a deleted pod is refused once the cache sees it")
+	_, err = h.v.Validate(t.Context(), req)
+	assert.ErrorIs(t, err, ErrPodNotFound)
+	assert.EqualValues(t, 1, h.calls.Load(), "all from the review cache")
+}
+
+func TestFailedReviewsAreNotCached(t *testing.T) {
+	h := start(t, []*corev1.Pod{newPod("shop", "orders-1", "orders", "uid-1", nil)}, nil)
+	req := validator.Request{Namespace: "shop", AppID: "orders-1", Token: fakeJWT("t", epoch.Add(time.Hour))}
+	h.setStatus(req.Token, authnv1.TokenReviewStatus{Error: "invalidated"})
+	for range 3 {
+		_, err := h.v.Validate(t.Context(), req)
+		require.ErrorIs(t, err, ErrInvalidToken)
+	}
+	assert.EqualValues(t, 3, h.calls.Load())
+	assert.Equal(t, 3.0, counter(t, h.reg, MetricTokenReviews, ResultRejected))
+
+	// An authenticated review that fails a later check (no pod binding) is
+	// not cached either.
+	h.setStatus(req.Token, okStatus(authnv1.UserInfo{Username: "system:serviceaccount:shop:orders"}))
+	for range 2 {
+		_, err := h.v.Validate(t.Context(), req)
+		require.ErrorIs(t, err, ErrNotBoundToPod)
+	}
+	assert.EqualValues(t, 5, h.calls.Load())
+}
+
+func TestReviewCacheIsBounded(t *testing.T) {
+	c := newReviewCache(2)
+	now := epoch
+	id := func(n string) identity { return identity{podName: n} }
+	c.put(keyOf("a"), id("a"), now.Add(time.Minute))
+	c.put(keyOf("b"), id("b"), now.Add(time.Minute))
+	_, ok := c.get(keyOf("a"), now) // a is now the most recently used
+	require.True(t, ok)
+	c.put(keyOf("c"), id("c"), now.Add(time.Minute))
+	assert.Equal(t, 2, c.len())
+	_, ok = c.get(keyOf("b"), now)
+	assert.False(t, ok, "the least recently used entry is evicted")
+	got, ok := c.get(keyOf("a"), now)
+	assert.True(t, ok)
+	assert.Equal(t, "a", got.podName)
+
+	c.put(keyOf("a"), id("a2"), now.Add(time.Second))
+	got, ok = c.get(keyOf("a"), now)
+	require.True(t, ok)
+	assert.Equal(t, "a2", got.podName, "put replaces")
+	_, ok = c.get(keyOf("a"), now.Add(time.Second))
+	assert.False(t, ok, "an entry expires at its time")
+	assert.Equal(t, 1, c.len(), "an expired entry is dropped when seen")
+}

@@ -1,0 +1,247 @@
+package kubernetes_test
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clientset "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
+	"github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+	"github.com/trustplane/trustplane/test/envtest"
+)
+
+// eventually is how long a test waits for an asynchronous outcome (an
+// Event, a watch callback).
+const eventually = 20 * time.Second
+
+// testCA is a CA certificate with its key, so tests can rotate issuers
+// under one root (a generated bundle throws its root key away).
+type testCA struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+}
+
+func newCA(t testing.TB, parent *testCA) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	require.NoError(t, err)
+	serial.Add(serial, big.NewInt(1))
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{Organization: []string{"test " + serial.String()}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	signer, signerKey := tmpl, crypto.Signer(key)
+	if parent != nil {
+		signer, signerKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, key.Public(), signerKey)
+	require.NoError(t, err)
+	c, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return &testCA{cert: c, key: key}
+}
+
+func (c *testCA) certPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw})
+}
+
+func (c *testCA) keyPEM(t testing.TB) []byte {
+	t.Helper()
+	out, err := bundle.EncodeKey(c.key)
+	require.NoError(t, err)
+	return out
+}
+
+// bundleData is the Secret data of a bundle of roots (PEM) and issuer.
+func bundleData(t testing.TB, roots []byte, issuer *testCA) map[string][]byte {
+	t.Helper()
+	return map[string][]byte{"ca.crt": roots, "issuer.crt": issuer.certPEM(), "issuer.key": issuer.keyPEM(t)}
+}
+
+func generate(t testing.TB) *bundle.Bundle {
+	t.Helper()
+	b, err := bundle.Generate(bundle.GenerateOptions{
+		TrustDomain: spiffeid.RequireTrustDomainFromString("cluster.local"),
+		Namespace:   "dapr-system",
+		Now:         time.Now(),
+	})
+	require.NoError(t, err)
+	return b
+}
+
+// userRoleName is the Role the RBAC-limited user is bound to.
+const userRoleName = "sentry-trust-bundle"
+
+// fixture is one scenario's namespace on the shared apiserver.
+type fixture struct {
+	ns    string
+	admin clientset.Interface
+	// client is the store's: the admin's, or the RBAC-limited user's.
+	client clientset.Interface
+}
+
+var nsCounter atomic.Int64
+
+// newFixture makes a namespace; when user is set, the user gets exactly
+// the store's Role in it and the store talks as the user.
+func newFixture(t *testing.T, admin clientset.Interface, user *rest.Config, userName string) *fixture {
+	t.Helper()
+	ns := fmt.Sprintf("sentry-%d", nsCounter.Add(1))
+	_, err := admin.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	f := &fixture{ns: ns, admin: admin, client: admin}
+	if user == nil {
+		return f
+	}
+	f.client = clientset.NewForConfigOrDie(user)
+	role := f.newStore(t).Role(userRoleName)
+	_, err = admin.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.RbacV1().RoleBindings(ns).Create(t.Context(), &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: userRoleName, Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: userRoleName},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: userName}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return f
+}
+
+// newStore returns a store in the fixture's namespace talking as the
+// fixture's client, with Events recorded through that client too.
+func (f *fixture) newStore(t *testing.T, mods ...func(*kubernetes.Options)) *kubernetes.Store {
+	t.Helper()
+	broadcaster := record.NewBroadcaster()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: f.client.CoreV1().Events("")})
+	t.Cleanup(broadcaster.Shutdown)
+	opts := kubernetes.Options{
+		Client:    f.client,
+		Namespace: f.ns,
+		Recorder:  broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "sentry-test"}),
+		Logger:    zaptest.NewLogger(t),
+	}
+	for _, m := range mods {
+		m(&opts)
+	}
+	s, err := kubernetes.New(opts)
+	require.NoError(t, err)
+	return s
+}
+
+func (f *fixture) createSecret(t *testing.T, data map[string][]byte) *corev1.Secret {
+	t.Helper()
+	sec, err := f.admin.CoreV1().Secrets(f.ns).Create(t.Context(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: kubernetes.DefaultSecretName, Namespace: f.ns},
+		Data:       data,
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return sec
+}
+
+func (f *fixture) updateSecret(t *testing.T, data map[string][]byte) *corev1.Secret {
+	t.Helper()
+	sec := f.secret(t)
+	sec.Data = data
+	sec, err := f.admin.CoreV1().Secrets(f.ns).Update(t.Context(), sec, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	return sec
+}
+
+func (f *fixture) secret(t *testing.T) *corev1.Secret {
+	t.Helper()
+	sec, err := f.admin.CoreV1().Secrets(f.ns).Get(t.Context(), kubernetes.DefaultSecretName, metav1.GetOptions{})
+	require.NoError(t, err)
+	return sec
+}
+
+func (f *fixture) createConfigMap(t *testing.T, data map[string]string) *corev1.ConfigMap {
+	t.Helper()
+	cm, err := f.admin.CoreV1().ConfigMaps(f.ns).Create(t.Context(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: kubernetes.DefaultConfigMapName, Namespace: f.ns},
+		Data:       data,
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return cm
+}
+
+func (f *fixture) configMap(t *testing.T) *corev1.ConfigMap {
+	t.Helper()
+	cm, err := f.admin.CoreV1().ConfigMaps(f.ns).Get(t.Context(), kubernetes.DefaultConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	return cm
+}
+
+// requireUnchanged checks that the Secret is byte for byte what it was.
+func (f *fixture) requireUnchanged(t *testing.T, before *corev1.Secret) {
+	t.Helper()
+	after := f.secret(t)
+	require.Equal(t, before.ResourceVersion, after.ResourceVersion, "the Secret was written")
+	require.Equal(t, before.Data, after.Data)
+}
+
+// event waits for an Event of reason on the Secret and returns its message.
+func (f *fixture) event(t *testing.T, eventType, reason string) string {
+	t.Helper()
+	var msg string
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		list, err := f.admin.CoreV1().Events(f.ns).List(t.Context(), metav1.ListOptions{})
+		require.NoError(c, err)
+		for _, e := range list.Items {
+			if e.Reason == reason && e.Type == eventType &&
+				e.InvolvedObject.Kind == "Secret" && e.InvolvedObject.Name == kubernetes.DefaultSecretName {
+				msg = e.Message
+				return
+			}
+		}
+		c.Errorf("no %s Event %s on the Secret among %d", eventType, reason, len(list.Items))
+	}, eventually, 100*time.Millisecond)
+	return msg
+}
+
+// noEvent checks that no Event of reason was recorded.
+func (f *fixture) noEvent(t *testing.T, reason string) {
+	t.Helper()
+	list, err := f.admin.CoreV1().Events(f.ns).List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	for _, e := range list.Items {
+		assert.NotEqual(t, reason, e.Reason, "unexpected Event: %s", e.Message)
+	}
+}
+
+// startEnv starts the apiserver shared by the scenarios.
+func startEnv(t *testing.T) (*envtest.Env, clientset.Interface) {
+	t.Helper()
+	env := envtest.Start(t)
+	return env, clientset.NewForConfigOrDie(env.Config)
+}
+
+func joinPEM(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

@@ -1,0 +1,40 @@
+package kubernetes_test
+
+import (
+	"maps"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestAgainstAPIServer runs every scenario against a real kube-apiserver,
+// once as an admin and once as a user holding only the Role the store
+// documents (Store.Role), which proves that Role is enough.
+func TestAgainstAPIServer(t *testing.T) {
+	env, admin := startEnv(t)
+	const userName = "sentry-trust-bundle-user"
+	userConfig, _ := env.User(t, userName)
+	scenarios := storeScenarios()
+	maps.Copy(scenarios, watchScenarios())
+	limited := maps.Clone(scenarios)
+	maps.Copy(limited, rbacScenarios())
+	for identity, set := range map[string]map[string]func(*testing.T, *fixture){
+		"as an admin":                             scenarios,
+		"as a user with only the documented Role": limited,
+	} {
+		t.Run(identity, func(t *testing.T) {
+			for name, run := range set {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					if identity == "as an admin" {
+						run(t, newFixture(t, admin, nil, ""))
+						return
+					}
+					run(t, newFixture(t, admin, userConfig, userName))
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package kubernetes_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+)
+
+func TestNewResolvesNames(t *testing.T) {
+	client := fake.NewClientset()
+	tests := map[string]struct {
+		opts                     kubernetes.Options
+		secret, configMap        string
+		rootKey, issuerKey, keyK string
+		wantErr                  string
+	}{
+		"the defaults are Dapr's names": {
+			opts:   kubernetes.Options{Client: client, Namespace: "dapr-system"},
+			secret: "dapr-trust-bundle", configMap: "dapr-trust-bundle",
+			rootKey: "ca.crt", issuerKey: "issuer.crt", keyK: "issuer.key",
+		},
+		"names and keys can be replaced": {
+			opts: kubernetes.Options{Client: client, Namespace: "ns", SecretName: "s", ConfigMapName: "c",
+				RootKey: "roots.pem", IssuerKey: "chain.pem", KeyKey: "key.pem"},
+			secret: "s", configMap: "c", rootKey: "roots.pem", issuerKey: "chain.pem", keyK: "key.pem",
+		},
+		"a client is required":            {opts: kubernetes.Options{Namespace: "ns"}, wantErr: "no Kubernetes client"},
+		"a namespace is required":         {opts: kubernetes.Options{Client: client}, wantErr: `namespace ""`},
+		"a bad object name is refused":    {opts: kubernetes.Options{Client: client, Namespace: "ns", SecretName: "Not_A_Name"}, wantErr: `object name "Not_A_Name"`},
+		"a key with a slash is refused":   {opts: kubernetes.Options{Client: client, Namespace: "ns", KeyKey: "a/b"}, wantErr: `key "a/b"`},
+		"two parts under one key refused": {opts: kubernetes.Options{Client: client, Namespace: "ns", IssuerKey: "ca.crt"}, wantErr: "must differ"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s, err := kubernetes.New(tc.opts)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			ns, secret, cm := s.Names()
+			assert.Equal(t, tc.opts.Namespace, ns)
+			assert.Equal(t, tc.secret, secret)
+			assert.Equal(t, tc.configMap, cm)
+			r, i, k := s.Keys()
+			assert.Equal(t, []string{tc.rootKey, tc.issuerKey, tc.keyK}, []string{r, i, k})
+			role := s.Role("sentry")
+			assert.Equal(t, ns, role.Namespace)
+			assert.Equal(t, []string{tc.secret}, role.Rules[0].ResourceNames)
+			assert.Equal(t, []string{tc.configMap}, role.Rules[2].ResourceNames)
+		})
+	}
+}
+
+func TestDiffRootsNamesWhatDiffers(t *testing.T) {
+	a, b, c := newCA(t, nil), newCA(t, nil), newCA(t, nil)
+	subj := func(x *testCA) string { return `"` + x.cert.Subject.String() + `"` }
+	tests := map[string]struct {
+		cm, secret []byte
+		same       bool
+		want       []string
+		notWant    []string
+	}{
+		"the same roots in another order and with text around them are the same": {
+			cm: joinPEM([]byte("# comment\n"), b.certPEM(), a.certPEM()), secret: joinPEM(a.certPEM(), b.certPEM()),
+			same: true, want: []string{"the same roots in other bytes"},
+		},
+		"a root only in the ConfigMap is named": {
+			cm: joinPEM(a.certPEM(), c.certPEM()), secret: a.certPEM(),
+			want: []string{"roots only in the ConfigMap: " + subj(c)}, notWant: []string{"only in the Secret"},
+		},
+		"roots on both sides are named": {
+			cm: a.certPEM(), secret: b.certPEM(),
+			want: []string{"roots only in the Secret: " + subj(b), "roots only in the ConfigMap: " + subj(a)},
+		},
+		"an unreadable ConfigMap says why": {
+			cm: []byte("not a certificate"), secret: a.certPEM(),
+			want: []string{"the ConfigMap's roots cannot be read: no PEM CERTIFICATE block found"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, same := kubernetes.DiffRoots(tc.cm, tc.secret)
+			assert.Equal(t, tc.same, same)
+			for _, w := range tc.want {
+				assert.Contains(t, got, w)
+			}
+			for _, w := range tc.notWant {
+				assert.NotContains(t, got, w)
+			}
+		})
+	}
+}
+
+func TestDiffRootsListsAtMostFour(t *testing.T) {
+	var many [][]byte
+	for range 6 {
+		many = append(many, newCA(t, nil).certPEM())
+	}
+	got, _ := kubernetes.DiffRoots(joinPEM(many...), newCA(t, nil).certPEM())
+	assert.Contains(t, got, "and 2 more")
+}
+
+func FuzzDiffRoots(f *testing.F) {
+	a := newCA(f, nil)
+	f.Add(a.certPEM())
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
+	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, cm []byte) {
+		got, same := kubernetes.DiffRoots(cm, a.certPEM())
+		if same != (got == "the same roots in other bytes") {
+			t.Fatalf("same=%v but %q", same, got)
+		}
+	})
+}

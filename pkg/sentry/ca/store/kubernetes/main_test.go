@@ -21,7 +21,7 @@ func TestAgainstAPIServer(t *testing.T) {
 	limited := maps.Clone(scenarios)
 	maps.Copy(limited, rbacScenarios())
 	for identity, set := range map[string]map[string]func(*testing.T, *fixture){
-		"as an admin":                             scenarios,
+		"as an admin": scenarios,
 		"as a user with only the documented Role": limited,
 	} {
 		t.Run(identity, func(t *testing.T) {

@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"sync/atomic"
 
 	"go.uber.org/zap"
@@ -65,7 +67,13 @@ func New(opts Options) (*Validator, error) {
 	v.configs = dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
 	v.cfgInformer = v.configs.ForResource(ConfigurationResource).Informer()
 	if err := v.cfgInformer.SetTransform(stripConfiguration); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("set configuration transform: %w", err)
+	}
+	if err := v.podInformer.SetWatchErrorHandler(v.watchError("pods")); err != nil {
+		return nil, fmt.Errorf("set pod watch error handler: %w", err)
+	}
+	if err := v.cfgInformer.SetWatchErrorHandler(v.watchError(ConfigurationResource.GroupResource().String())); err != nil {
+		return nil, fmt.Errorf("set configuration watch error handler: %w", err)
 	}
 	return v, nil
 }
@@ -89,6 +97,17 @@ func (v *Validator) Start(ctx context.Context) error {
 	<-ctx.Done()
 	v.ready.Store(false)
 	return nil
+}
+
+// watchError logs a failed list or watch of resource (for example a
+// missing CRD or RBAC rule); the informer retries with backoff.
+func (v *Validator) watchError(resource string) cache.WatchErrorHandler {
+	return func(_ *cache.Reflector, err error) {
+		if errors.Is(err, io.EOF) {
+			return // the watch was closed; it is re-established
+		}
+		v.logger.Warn("Cannot list or watch; retrying", zap.String("resource", resource), zap.Error(err))
+	}
 }
 
 // NeedLeaderElection reports false: every Sentry replica validates.

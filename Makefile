@@ -23,8 +23,12 @@ run: build ## Run sentry self-hosted on 127.0.0.1:50001, generating its CA into 
 	@mkdir -p $(CREDS_DIR)
 	$(BIN)/sentry --issuer-credentials $(CREDS_DIR) --trust-domain cluster.local --listen-address 127.0.0.1 --port 50001
 
+.PHONY: envtest
+envtest: ## Build etcd + kube-apiserver for test/envtest (skipped when present; WITH_KUBECTL=1, WITH_HELM=1 add those).
+	./hack/envtest-assets.sh
+
 .PHONY: test
-test: ## Run every test (unit, fuzz seeds, integration against the real binaries).
+test: envtest ## Run every test (unit, fuzz seeds, integration against the real binaries).
 	$(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: test-race

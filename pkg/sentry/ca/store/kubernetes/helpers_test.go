@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -30,7 +31,6 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
-	"github.com/trustplane/trustplane/test/envtest"
 )
 
 // eventually is how long a test waits for an asynchronous outcome (an
@@ -106,7 +106,9 @@ const userRoleName = "sentry-trust-bundle"
 type fixture struct {
 	ns    string
 	admin clientset.Interface
-	// client is the store's: the admin's, or the RBAC-limited user's.
+	// config is the store's identity: the admin's, or the RBAC-limited
+	// user's; client talks as it.
+	config *rest.Config
 	client clientset.Interface
 }
 
@@ -114,15 +116,17 @@ var nsCounter atomic.Int64
 
 // newFixture makes a namespace; when user is set, the user gets exactly
 // the store's Role in it and the store talks as the user.
-func newFixture(t *testing.T, admin clientset.Interface, user *rest.Config, userName string) *fixture {
+func newFixture(t *testing.T, adminConfig, user *rest.Config, userName string) *fixture {
 	t.Helper()
+	admin := clientset.NewForConfigOrDie(adminConfig)
 	ns := fmt.Sprintf("sentry-%d", nsCounter.Add(1))
 	_, err := admin.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	f := &fixture{ns: ns, admin: admin, client: admin}
+	f := &fixture{ns: ns, admin: admin, config: adminConfig, client: admin}
 	if user == nil {
 		return f
 	}
+	f.config = user
 	f.client = clientset.NewForConfigOrDie(user)
 	role := f.newStore(t).Role(userRoleName)
 	_, err = admin.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{})
@@ -133,6 +137,11 @@ func newFixture(t *testing.T, admin clientset.Interface, user *rest.Config, user
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: userName}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	// The authorizer learns of the binding through its informers.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, err := f.client.CoreV1().Secrets(ns).Get(t.Context(), kubernetes.DefaultSecretName, metav1.GetOptions{})
+		assert.True(c, apierrors.IsNotFound(err), "get the Secret as the user: %v", err)
+	}, eventually, 20*time.Millisecond)
 	return f
 }
 
@@ -140,11 +149,13 @@ func newFixture(t *testing.T, admin clientset.Interface, user *rest.Config, user
 // fixture's client, with Events recorded through that client too.
 func (f *fixture) newStore(t *testing.T, mods ...func(*kubernetes.Options)) *kubernetes.Store {
 	t.Helper()
+	// A client of its own, as each Sentry replica has.
+	client := clientset.NewForConfigOrDie(f.config)
 	broadcaster := record.NewBroadcaster()
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: f.client.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	t.Cleanup(broadcaster.Shutdown)
 	opts := kubernetes.Options{
-		Client:    f.client,
+		Client:    client,
 		Namespace: f.ns,
 		Recorder:  broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "sentry-test"}),
 		Logger:    zaptest.NewLogger(t),
@@ -235,13 +246,6 @@ func (f *fixture) noEvent(t *testing.T, reason string) {
 	for _, e := range list.Items {
 		assert.NotEqual(t, reason, e.Reason, "unexpected Event: %s", e.Message)
 	}
-}
-
-// startEnv starts the apiserver shared by the scenarios.
-func startEnv(t *testing.T) (*envtest.Env, clientset.Interface) {
-	t.Helper()
-	env := envtest.Start(t)
-	return env, clientset.NewForConfigOrDie(env.Config)
 }
 
 func joinPEM(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/trustplane/trustplane/test/envtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -13,7 +15,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // once as an admin and once as a user holding only the Role the store
 // documents (Store.Role), which proves that Role is enough.
 func TestAgainstAPIServer(t *testing.T) {
-	env, admin := startEnv(t)
+	env := envtest.Start(t)
 	const userName = "sentry-trust-bundle-user"
 	userConfig, _ := env.User(t, userName)
 	scenarios := storeScenarios()
@@ -29,10 +31,10 @@ func TestAgainstAPIServer(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					if identity == "as an admin" {
-						run(t, newFixture(t, admin, nil, ""))
+						run(t, newFixture(t, env.Config, nil, ""))
 						return
 					}
-					run(t, newFixture(t, admin, userConfig, userName))
+					run(t, newFixture(t, env.Config, userConfig, userName))
 				})
 			}
 		})

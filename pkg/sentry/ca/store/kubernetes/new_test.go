@@ -5,7 +5,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 )
@@ -117,4 +120,50 @@ func FuzzDiffRoots(f *testing.F) {
 			t.Fatalf("same=%v but %q", same, got)
 		}
 	})
+}
+
+func TestEventsOnlyForRefusedBundles(t *testing.T) {
+	root := newCA(t, nil)
+	partial := bundleData(t, root.certPEM(), newCA(t, root))
+	delete(partial, "issuer.key")
+	tests := map[string]struct {
+		data       map[string][]byte
+		wantErr    error
+		wantReason string
+	}{
+		"an empty Secret is not found and records no Event": {
+			data: map[string][]byte{"ca.crt": nil, "issuer.crt": []byte(" "), "other": []byte("x")}, wantErr: kubernetes.ErrNotFound,
+		},
+		"a partial Secret records a Warning": {data: partial, wantErr: kubernetes.ErrIncomplete, wantReason: kubernetes.ReasonIncomplete},
+		"an invalid Secret records a Warning": {
+			data:    map[string][]byte{"ca.crt": []byte("x"), "issuer.crt": []byte("y"), "issuer.key": []byte("z")},
+			wantErr: kubernetes.ErrInvalid, wantReason: kubernetes.ReasonInvalid,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			client := fake.NewClientset(&corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "dapr-trust-bundle", Namespace: "dapr-system"}, Data: tc.data,
+			})
+			recorder := record.NewFakeRecorder(10)
+			s, err := kubernetes.New(kubernetes.Options{Client: client, Namespace: "dapr-system", Recorder: recorder})
+			require.NoError(t, err)
+			_, err = s.Load()
+			require.ErrorIs(t, err, tc.wantErr)
+			close(recorder.Events)
+			var events []string
+			for e := range recorder.Events {
+				events = append(events, e)
+			}
+			if tc.wantReason == "" {
+				assert.Empty(t, events)
+				return
+			}
+			require.Len(t, events, 1)
+			assert.Equal(t, "Warning "+tc.wantReason+" "+err.Error(), events[0])
+			cms, err := client.CoreV1().ConfigMaps("dapr-system").List(t.Context(), metav1.ListOptions{})
+			require.NoError(t, err)
+			assert.Empty(t, cms.Items, "nothing is published for a refused bundle")
+		})
+	}
 }

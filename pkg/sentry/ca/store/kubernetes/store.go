@@ -183,7 +183,9 @@ func (s *Store) load(ctx context.Context) (*bundle.Bundle, error) {
 	s.setSecretRV(sec.ResourceVersion)
 	b, err := s.parse(sec)
 	if err != nil {
-		s.refused(sec, err)
+		if !errors.Is(err, ErrNotFound) {
+			s.refused(sec, err)
+		}
 		return nil, err
 	}
 	s.last.Store(b)

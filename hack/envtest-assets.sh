@@ -49,7 +49,7 @@ say() { printf 'envtest-assets: %s\n' "$*" >&2; }
 # --- tools modules ----------------------------------------------------------
 
 tidy_module() { # dir
-  (cd "$1" && GOFLAGS=-mod=mod GONOSUMDB="$bootstrap_nosumdb" GOPRIVATE= go mod tidy)
+  (cd "$1" && GOFLAGS=-mod=mod GONOSUMDB="$bootstrap_nosumdb" go mod tidy)
 }
 
 write_module_etcd() {
@@ -159,8 +159,8 @@ reports() { # want binary args...: the binary exists and prints want
 build() { # tool-module binary package ldflags
   local t0=$SECONDS out="$bin/$2"
   say "building $2 ..."
-  (cd "$tools/$1" && go build -mod=readonly -ldflags "-s -w $4" -o "$out.tmp" "$3")
-  mv -f "$out.tmp" "$out"
+  (cd "$tools/$1" && go build -mod=readonly -ldflags "-s -w $4" -o "$out.$$.tmp" "$3")
+  mv -f "$out.$$.tmp" "$out"
   say "built $2 in $((SECONDS - t0))s"
 }
 

@@ -151,9 +151,13 @@ helm_ldflags() {
 # --- builds -----------------------------------------------------------------
 
 reports() { # want binary args...: the binary exists and prints want
-  local want=$1 exe=$2
+  local want=$1 exe=$2 out
   shift 2
-  [[ -x "$exe" ]] && "$exe" "$@" 2>/dev/null | grep -qF -- "$want"
+  [[ -x "$exe" ]] || return 1
+  # Captured, not piped into grep -q: under pipefail an early grep exit
+  # SIGPIPEs the binary and a present tool would look stale.
+  out=$("$exe" "$@" 2>/dev/null) || return 1
+  [[ "$out" == *"$want"* ]]
 }
 
 build() { # tool-module binary package ldflags

@@ -32,7 +32,7 @@ test: envtest ## Run every test (unit, fuzz seeds, integration against the real 
 	$(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: test-race
-test-race: ## Run every test with the race detector.
+test-race: envtest ## Run every test with the race detector.
 	$(GO) test $(TEST_FLAGS) -race ./...
 
 .PHONY: bench

@@ -1,12 +1,17 @@
 package kubernetes_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -162,6 +167,11 @@ func storeScenarios() map[string]func(*testing.T, *fixture) {
 // rbacScenarios run only as the user holding the documented Role.
 func rbacScenarios() map[string]func(*testing.T, *fixture) {
 	return map[string]func(*testing.T, *fixture){
+		"watching an object the Role does not name is logged as an error": func(t *testing.T, f *fixture) {
+			msg := watchForbidden(t, f)
+			assert.Contains(t, msg, "check Sentry's Role")
+			assert.Contains(t, msg, "forbidden")
+		},
 		"the documented Role grants nothing beyond the store's objects": func(t *testing.T, f *fixture) {
 			_, err := f.admin.CoreV1().Secrets(f.ns).Create(t.Context(), &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: f.ns},
@@ -175,6 +185,28 @@ func rbacScenarios() map[string]func(*testing.T, *fixture) {
 			assert.True(t, apierrors.IsForbidden(err), "delete the Secret: %v", err)
 		},
 	}
+}
+
+// watchForbidden watches a Secret the Role does not name and returns the
+// first error log.
+func watchForbidden(t *testing.T, f *fixture) string {
+	t.Helper()
+	core, logs := observer.New(zap.ErrorLevel)
+	s := f.newStore(t, func(o *kubernetes.Options) { o.SecretName = "not-in-the-role"; o.Logger = zap.New(core) })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Watch(ctx, func(*bundle.Bundle) {}, func(error) {}) }()
+	defer func() {
+		cancel()
+		assert.NoError(t, <-done)
+	}()
+	var msg string
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		entries := logs.All()
+		require.NotEmpty(c, entries)
+		msg = entries[0].Message + " " + fmt.Sprint(entries[0].ContextMap()["error"])
+	}, eventually, 50*time.Millisecond)
+	return msg
 }
 
 // race starts three replicas at once, each loading, or generating and

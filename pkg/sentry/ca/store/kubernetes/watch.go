@@ -2,11 +2,14 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,7 +22,8 @@ import (
 
 // Watch follows the Secret and the ConfigMap (two informers, each listing
 // and watching only its object by a metadata.name field selector, which
-// re-list when a watch expires) until ctx is done, then returns nil.
+// re-list when a watch expires or breaks; list and watch errors are logged,
+// a Forbidden one as an error) until ctx is done, then returns nil.
 //
 // On a Secret change (a resourceVersion not seen yet) Watch Loads the
 // Secret: a valid bundle that differs from the last one loaded or saved goes
@@ -43,7 +47,7 @@ func (s *Store) Watch(ctx context.Context, onChange func(*bundle.Bundle), onErro
 		DeleteFunc: func(any) { w.configMapChanged(nil) },
 	})
 	var wg sync.WaitGroup
-	for _, c := range []cache.Controller{secretInformer, cmInformer} {
+	for _, c := range []cache.SharedIndexInformer{secretInformer, cmInformer} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -65,26 +69,44 @@ func (s *Store) Watch(ctx context.Context, onChange func(*bundle.Bundle), onErro
 }
 
 // informer builds an informer of the one object name of obj's kind.
-func (s *Store) informer(ctx context.Context, obj runtime.Object, name string, h cache.ResourceEventHandler) cache.Controller {
+func (s *Store) informer(ctx context.Context, obj runtime.Object, name string, h cache.ResourceEventHandler) cache.SharedIndexInformer {
 	selector := fields.OneTermEqualSelector("metadata.name", name).String()
+	_, isSecret := obj.(*corev1.Secret)
+	kind := "ConfigMap"
+	if isSecret {
+		kind = "Secret"
+	}
 	lw := &cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = selector
-			if _, ok := obj.(*corev1.Secret); ok {
+			if isSecret {
 				return s.client.CoreV1().Secrets(s.ns).List(ctx, o)
 			}
 			return s.client.CoreV1().ConfigMaps(s.ns).List(ctx, o)
 		},
 		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = selector
-			if _, ok := obj.(*corev1.Secret); ok {
+			if isSecret {
 				return s.client.CoreV1().Secrets(s.ns).Watch(ctx, o)
 			}
 			return s.client.CoreV1().ConfigMaps(s.ns).Watch(ctx, o)
 		},
 	}
-	_, c := cache.NewInformerWithOptions(cache.InformerOptions{ListerWatcher: lw, ObjectType: obj, Handler: h})
-	return c
+	inf := cache.NewSharedIndexInformer(lw, obj, 0, cache.Indexers{})
+	// Set before Run, so it cannot fail.
+	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		switch {
+		case errors.Is(err, io.EOF), apierrors.IsResourceExpired(err), apierrors.IsGone(err):
+			s.log.Debug("Trust bundle watch closed; re-listing", zap.String("kind", kind), zap.Error(err))
+		case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+			s.log.Error("Cannot list or watch the trust bundle objects; check Sentry's Role", zap.String("kind", kind), zap.Error(err))
+		default:
+			s.log.Warn("Trust bundle watch failed; retrying", zap.String("kind", kind), zap.Error(err))
+		}
+	})
+	// Adding a handler before Run cannot fail.
+	_, _ = inf.AddEventHandler(h)
+	return inf
 }
 
 // watcher handles the informers' events, one at a time.

@@ -1,0 +1,165 @@
+package sidecar
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	a "github.com/trustplane/trustplane/pkg/injector/annotations"
+)
+
+// Enabled reports whether the pod opts in: dapr.io/enabled is truthy
+// (annotations.ParseBool).
+func Enabled(pod *corev1.Pod) bool {
+	return a.Of(pod.Annotations).Bool(a.KeyEnabled, false)
+}
+
+// HasSidecar reports whether the pod already has a container or init
+// container named daprd, which makes injection a no-op (idempotency and
+// webhook reinvocation).
+func HasSidecar(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == ContainerName {
+			return true
+		}
+	}
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == ContainerName {
+			return true
+		}
+	}
+	return false
+}
+
+// TokenSecrets returns the names of the Secrets the sidecar's token env vars
+// read (dapr.io/api-token-secret, then dapr.io/app-token-secret), keyed by
+// annotation; absent or empty annotations are left out. The webhook checks
+// that they exist and hold key "token".
+func TokenSecrets(pod *corev1.Pod) map[string]string {
+	out := map[string]string{}
+	m := a.Of(pod.Annotations)
+	for _, key := range []string{a.KeyAPITokenSecret, a.KeyAppTokenSecret} {
+		if v := strings.TrimSpace(m.String(key, "")); v != "" {
+			out[key] = v
+		}
+	}
+	return out
+}
+
+// Inject returns a deep copy of pod with the Dapr sidecar added. It returns
+// pod itself, unchanged, when the pod does not opt in (Enabled) or already
+// has a sidecar (HasSidecar). A pod annotation that cannot be used gives an
+// *AnnotationError; a bad cfg gives an error wrapping ErrConfig.
+//
+// Inject is pure: it reads only its arguments. The namespace in NAMESPACE
+// is pod.Namespace (the webhook fills it from the admission request), or a
+// downward-API reference when empty.
+func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
+	if !Enabled(pod) || HasSidecar(pod) {
+		return pod, nil
+	}
+	cfg, err := cfg.complete()
+	if err != nil {
+		return nil, err
+	}
+	m := a.Of(pod.Annotations)
+	o, err := parseOptions(m, pod.Name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfigName(o.config); err != nil {
+		return nil, err
+	}
+	if err := checkMounts(pod, o.mounts); err != nil {
+		return nil, err
+	}
+	for key, name := range TokenSecrets(pod) {
+		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+			return nil, &AnnotationError{Annotation: key, Value: name, Reason: "not a Secret name: " + strings.Join(errs, "; ")}
+		}
+	}
+
+	out := pod.DeepCopy()
+	if !hasVolume(out, TokenVolumeName) {
+		out.Spec.Volumes = append(out.Spec.Volumes, tokenVolume(cfg))
+	}
+	for i := range out.Spec.Containers {
+		addAppEnv(&out.Spec.Containers[i], o)
+	}
+	out.Spec.Containers = append(out.Spec.Containers, container(o, cfg, pod.Namespace))
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	out.Labels[a.LabelSidecarInjected] = "true"
+	out.Labels[a.LabelAppID] = o.appID
+	out.Labels[a.LabelMetricsEnabled] = strconv.FormatBool(o.metrics)
+	return out, nil
+}
+
+// addAppEnv gives an app container the sidecar's ports, protocol and, when
+// asked, the app token, never overriding an env var the container sets.
+// Values set through envFrom cannot be seen here; an explicit env var wins
+// over them, so set those in env to keep them.
+func addAppEnv(c *corev1.Container, o *podOptions) {
+	add := func(e corev1.EnvVar) {
+		for _, have := range c.Env {
+			if have.Name == e.Name {
+				return
+			}
+		}
+		c.Env = append(c.Env, e)
+	}
+	add(corev1.EnvVar{Name: envHTTPPort, Value: strconv.Itoa(HTTPPort)})
+	add(corev1.EnvVar{Name: envGRPCPort, Value: strconv.Itoa(int(o.grpcPort))})
+	add(corev1.EnvVar{Name: envAppProtocol, Value: o.appProtocolEnv})
+	if o.appTokenToApp && o.appTokenSecret != "" {
+		add(tokenEnv(envAppToken, o.appTokenSecret))
+	}
+}
+
+// hasVolume reports whether the pod has a volume called name.
+func hasVolume(pod *corev1.Pod, name string) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkConfigName rejects a dapr.io/config value that cannot name a
+// Configuration object.
+func checkConfigName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return &AnnotationError{Annotation: a.KeyConfig, Value: name, Reason: "not a Configuration name: " + strings.Join(errs, "; ")}
+	}
+	return nil
+}
+
+// checkMounts rejects user mounts of volumes the pod lacks and mounts that
+// collide with each other or with the token mount.
+func checkMounts(pod *corev1.Pod, mounts []corev1.VolumeMount) error {
+	paths := map[string]bool{TokenMountPath: true}
+	for _, mt := range mounts {
+		key := a.KeyVolumeMountsRW
+		if mt.ReadOnly {
+			key = a.KeyVolumeMounts
+		}
+		if !hasVolume(pod, mt.Name) {
+			return &AnnotationError{Annotation: key, Value: mt.Name + ":" + mt.MountPath,
+				Reason: fmt.Sprintf("volume %q is not in the pod's spec.volumes", mt.Name)}
+		}
+		if paths[mt.MountPath] {
+			return &AnnotationError{Annotation: key, Value: mt.Name + ":" + mt.MountPath,
+				Reason: fmt.Sprintf("mount path %q is used twice or is reserved", mt.MountPath)}
+		}
+		paths[mt.MountPath] = true
+	}
+	return nil
+}

@@ -125,7 +125,7 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		Logger:      logger,
 	}
 	if o.Mode == ModeKubernetes {
-		kp, err := newKubeParts(o, td, reg, logger)
+		kp, err := newKubeParts(ctx, o, td, reg, logger)
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func restConfig(path string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-func newKubeParts(o *Options, td spiffeid.TrustDomain, reg prometheus.Registerer, logger *zap.Logger) (*kubeParts, error) {
+func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg prometheus.Registerer, logger *zap.Logger) (*kubeParts, error) {
 	cfg, err := restConfig(o.Kubeconfig)
 	if err != nil {
 		return nil, err
@@ -82,6 +82,9 @@ func newKubeParts(o *Options, td spiffeid.TrustDomain, reg prometheus.Registerer
 	configSource, err := kubeconfig.New(kubeconfig.Options{
 		Config: cfg, Namespace: o.Namespace, Name: o.ConfigFile, Recorder: recorder, Logger: logger.Named("config"),
 	})
+	if err == nil {
+		err = configSource.Load(ctx)
+	}
 	if err != nil {
 		broadcaster.Shutdown()
 		return nil, err

@@ -22,20 +22,20 @@ type probeSettings struct {
 // podOptions is everything Inject reads from the pod's annotations.
 type podOptions struct {
 	appID, appProtocol, appProtocolEnv string
-	appPort, grpcPort, internalPort   int32
-	metricsPort                       int32
-	metrics                           bool
-	image                             string
-	env, secretEnv                    []corev1.EnvVar
-	mounts                            []corev1.VolumeMount
-	resources                         corev1.ResourceRequirements
-	seccomp                           corev1.SeccompProfileType
-	liveness, readiness               probeSettings
-	gracefulShutdown                  int32
-	listenAddresses                   string
-	apiTokenSecret, appTokenSecret    string
-	appTokenToApp                     bool
-	logLevel                          string
+	appPort, grpcPort, internalPort    int32
+	metricsPort                        int32
+	metrics                            bool
+	image                              string
+	env, secretEnv                     []corev1.EnvVar
+	mounts                             []corev1.VolumeMount
+	resources                          corev1.ResourceRequirements
+	seccomp                            corev1.SeccompProfileType
+	liveness, readiness                probeSettings
+	gracefulShutdown                   int32
+	listenAddresses                    string
+	apiTokenSecret, appTokenSecret     string
+	appTokenToApp                      bool
+	logLevel                           string
 	// flagsBefore and flagsAfter are the annotation-driven flags that go
 	// before and after --enable-mtls (optionalFlags).
 	flagsBefore, flagsAfter []string

@@ -1,0 +1,45 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/trustplane/trustplane/pkg/injector/sidecar"
+)
+
+// SecretReader reads one Secret. GetSecret returns an error for which
+// k8s.io/apimachinery/pkg/api/errors.IsNotFound is true when the Secret does
+// not exist. It is called during admission, so it should be served from a
+// cache and not block for long.
+type SecretReader interface {
+	GetSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
+}
+
+// errTokenSecret marks a token Secret problem the pod author must fix.
+var errTokenSecret = errors.New("token secret")
+
+// checkTokenSecret checks that Secret name in namespace exists and holds the
+// key "token". It wraps errTokenSecret for problems of the pod, and returns
+// other errors (the Secret could not be read) unwrapped.
+func checkTokenSecret(ctx context.Context, r SecretReader, annotation, namespace, name string) error {
+	s, err := r.GetSecret(ctx, namespace, name)
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%w: %s: Secret %q not found in namespace %q; create it with key %q",
+			errTokenSecret, annotation, name, namespace, sidecar.TokenSecretKey)
+	case err != nil:
+		return fmt.Errorf("read Secret %s/%s named by %s: %w", namespace, name, annotation, err)
+	}
+	if _, ok := s.Data[sidecar.TokenSecretKey]; ok {
+		return nil
+	}
+	if _, ok := s.StringData[sidecar.TokenSecretKey]; ok {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: Secret %q in namespace %q has no key %q",
+		errTokenSecret, annotation, name, namespace, sidecar.TokenSecretKey)
+}

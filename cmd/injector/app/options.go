@@ -1,0 +1,223 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/trustplane/trustplane/pkg/security"
+	"github.com/trustplane/trustplane/pkg/spiffe"
+)
+
+// Options are the injector's flags. Names and defaults follow Dapr's
+// injector where they make sense; each flag marked in envFlags can also be
+// set by the environment variable Dapr's chart sets, and the flag wins.
+type Options struct {
+	// Port and ListenAddress are where the HTTPS webhook listens.
+	Port          int
+	ListenAddress string
+	// HealthzPort and HealthzListenAddress serve /healthz and /readyz (0 disables).
+	HealthzPort          int
+	HealthzListenAddress string
+	// EnableMetrics, MetricsPort and MetricsListenAddress serve Prometheus metrics.
+	EnableMetrics        bool
+	MetricsPort          int
+	MetricsListenAddress string
+	// Kubeconfig is a kubeconfig file outside a cluster (default: in-cluster, else $KUBECONFIG).
+	Kubeconfig string
+	// LogLevel and LogAsJSON choose the log output.
+	LogLevel  string
+	LogAsJSON bool
+
+	// Namespace is the control-plane namespace ($NAMESPACE). Required.
+	Namespace string
+	// ControlPlaneTrustDomain is Sentry's trust domain.
+	ControlPlaneTrustDomain string
+	// SentryAddress is Sentry's gRPC address (default dapr-sentry.<namespace>.svc:443).
+	SentryAddress string
+	// TokenFile is the projected token for Sentry.
+	TokenFile string
+	// KeyType is the serving key's type (ecdsa-p256, ed25519, rsa-2048).
+	KeyType string
+	// TrustAnchorsFile is the mounted dapr-trust-bundle ca.crt.
+	TrustAnchorsFile string
+	// TrustAnchorsConfigMap, when set, reads the anchors from that
+	// ConfigMap through the API instead of TrustAnchorsFile.
+	TrustAnchorsConfigMap string
+	// Configuration is the control-plane Configuration read for mTLS.
+	Configuration string
+	// WebhookConfiguration is the MutatingWebhookConfiguration whose caBundle is kept.
+	WebhookConfiguration string
+
+	// SidecarImage is the daprd image. Required.
+	SidecarImage string
+	// SidecarImagePullPolicy is Always, Never or IfNotPresent.
+	SidecarImagePullPolicy string
+	// ClusterDomain is the cluster's DNS suffix.
+	ClusterDomain string
+	// SidecarRunAsUser and SidecarRunAsGroup go into daprd's securityContext when >= 0.
+	SidecarRunAsUser, SidecarRunAsGroup int64
+	// SchedulerEnabled and ActorsEnabled give daprd the scheduler and placement addresses.
+	SchedulerEnabled, ActorsEnabled bool
+
+	// AllowedServiceAccounts are namespace:name globs allowed to create injected pods.
+	AllowedServiceAccounts []string
+	// AllowedGroups are user groups allowed to create injected pods.
+	AllowedGroups []string
+	// WarnOnly admits a pod whose token Secret is missing or has no key
+	// "token", with an admission warning, instead of denying it.
+	WarnOnly bool
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		Port:                    4000,
+		HealthzPort:             8080,
+		EnableMetrics:           true,
+		MetricsPort:             9090,
+		LogLevel:                "info",
+		ControlPlaneTrustDomain: "cluster.local",
+		TokenFile:               "/var/run/secrets/dapr.io/sentrytoken/token",
+		KeyType:                 security.KeyTypeECDSAP256.String(),
+		TrustAnchorsFile:        "/var/run/secrets/dapr.io/tls/ca.crt",
+		Configuration:           "daprsystem",
+		WebhookConfiguration:    "dapr-sidecar-injector",
+		SidecarImagePullPolicy:  string(corev1.PullIfNotPresent),
+		ClusterDomain:           "cluster.local",
+		SidecarRunAsUser:        -1,
+		SidecarRunAsGroup:       -1,
+		SchedulerEnabled:        true,
+		ActorsEnabled:           true,
+	}
+}
+
+// envFlags maps flags to the environment variables of Dapr's chart.
+var envFlags = []struct{ flag, env string }{
+	{"namespace", "NAMESPACE"},
+	{"control-plane-trust-domain", "DAPR_CONTROL_PLANE_TRUST_DOMAIN"},
+	{"sentry-address", "DAPR_SENTRY_ADDRESS"},
+	{"trust-anchors-file", "DAPR_TRUST_ANCHORS_FILE"},
+	{"sidecar-image", "SIDECAR_IMAGE"},
+	{"sidecar-image-pull-policy", "SIDECAR_IMAGE_PULL_POLICY"},
+	{"kube-cluster-domain", "KUBE_CLUSTER_DOMAIN"},
+	{"sidecar-run-as-user", "SIDECAR_RUN_AS_USER"},
+	{"sidecar-run-as-group", "SIDECAR_RUN_AS_GROUP"},
+	{"actors-enabled", "ACTORS_ENABLED"},
+	{"allowed-service-accounts", "ALLOWED_SERVICE_ACCOUNTS"},
+}
+
+// AddFlags binds the options to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.Port, "port", o.Port, "HTTPS webhook port")
+	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "HTTPS webhook listen address (default all interfaces)")
+	fs.IntVar(&o.HealthzPort, "healthz-port", o.HealthzPort, "Port of /healthz and /readyz (0 disables)")
+	fs.StringVar(&o.HealthzListenAddress, "healthz-listen-address", o.HealthzListenAddress, "Listen address of the health server")
+	fs.BoolVar(&o.EnableMetrics, "enable-metrics", o.EnableMetrics, "Serve Prometheus metrics")
+	fs.IntVar(&o.MetricsPort, "metrics-port", o.MetricsPort, "Prometheus metrics port")
+	fs.StringVar(&o.MetricsListenAddress, "metrics-listen-address", o.MetricsListenAddress, "Prometheus metrics listen address")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig file outside a cluster (default in-cluster, else $KUBECONFIG)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "Log level: debug, info, warn, error or fatal")
+	fs.BoolVar(&o.LogAsJSON, "log-as-json", o.LogAsJSON, "Log JSON lines in Dapr's format")
+
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Control-plane namespace, Sentry's and the injector's ($NAMESPACE; required)")
+	fs.StringVar(&o.ControlPlaneTrustDomain, "control-plane-trust-domain", o.ControlPlaneTrustDomain, "Control-plane trust domain ($DAPR_CONTROL_PLANE_TRUST_DOMAIN)")
+	fs.StringVar(&o.SentryAddress, "sentry-address", o.SentryAddress, "Sentry's gRPC address ($DAPR_SENTRY_ADDRESS; default dapr-sentry.<namespace>.svc:443)")
+	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "Projected service-account token with Sentry's SPIFFE ID as audience")
+	fs.StringVar(&o.KeyType, "key-type", o.KeyType, "Serving key type: ecdsa-p256, ed25519 or rsa-2048")
+	fs.StringVar(&o.TrustAnchorsFile, "trust-anchors-file", o.TrustAnchorsFile, "Trust anchors PEM, the mounted dapr-trust-bundle ConfigMap ($DAPR_TRUST_ANCHORS_FILE); watched")
+	fs.StringVar(&o.TrustAnchorsConfigMap, "trust-anchors-configmap", o.TrustAnchorsConfigMap, "Read the trust anchors (key ca.crt) from this ConfigMap in --namespace through the API instead of --trust-anchors-file")
+	fs.StringVar(&o.Configuration, "config", o.Configuration, "Control-plane Configuration in --namespace whose spec.mtls.enabled the sidecars get")
+	fs.StringVar(&o.WebhookConfiguration, "webhook-configuration", o.WebhookConfiguration, "MutatingWebhookConfiguration whose caBundle is kept equal to the trust anchors")
+
+	fs.StringVar(&o.SidecarImage, "sidecar-image", o.SidecarImage, "daprd image ($SIDECAR_IMAGE; required)")
+	fs.StringVar(&o.SidecarImagePullPolicy, "sidecar-image-pull-policy", o.SidecarImagePullPolicy, "Sidecar pull policy: Always, Never or IfNotPresent ($SIDECAR_IMAGE_PULL_POLICY)")
+	fs.StringVar(&o.ClusterDomain, "kube-cluster-domain", o.ClusterDomain, "Cluster DNS domain ($KUBE_CLUSTER_DOMAIN)")
+	fs.Int64Var(&o.SidecarRunAsUser, "sidecar-run-as-user", o.SidecarRunAsUser, "daprd runAsUser ($SIDECAR_RUN_AS_USER; -1 leaves it unset)")
+	fs.Int64Var(&o.SidecarRunAsGroup, "sidecar-run-as-group", o.SidecarRunAsGroup, "daprd runAsGroup ($SIDECAR_RUN_AS_GROUP; -1 leaves it unset)")
+	fs.BoolVar(&o.SchedulerEnabled, "scheduler-enabled", o.SchedulerEnabled, "Give daprd the scheduler address")
+	fs.BoolVar(&o.ActorsEnabled, "actors-enabled", o.ActorsEnabled, "Give daprd the placement address ($ACTORS_ENABLED)")
+
+	fs.StringSliceVar(&o.AllowedServiceAccounts, "allowed-service-accounts", o.AllowedServiceAccounts, "namespace:name globs of service accounts allowed to create injected pods ($ALLOWED_SERVICE_ACCOUNTS)")
+	fs.StringSliceVar(&o.AllowedGroups, "allowed-groups", o.AllowedGroups, "User groups allowed to create injected pods")
+	fs.BoolVar(&o.WarnOnly, "token-secret-warn-only", o.WarnOnly, "Admit a pod whose dapr.io/api-token-secret or app-token-secret is missing or has no key \"token\", with a warning, instead of denying it")
+}
+
+// Complete fills flags left unset from the environment and derives
+// defaults. A value that does not parse is returned as an error.
+func (o *Options) Complete(fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) error {
+	var errs []error
+	for _, e := range envFlags {
+		v, ok := lookupEnv(e.env)
+		if !ok || strings.TrimSpace(v) == "" || fs.Changed(e.flag) {
+			continue
+		}
+		if err := fs.Set(e.flag, strings.TrimSpace(v)); err != nil {
+			errs = append(errs, fmt.Errorf("$%s: %w", e.env, err))
+		}
+	}
+	if _, inCluster := lookupEnv("KUBERNETES_SERVICE_HOST"); o.Kubeconfig == "" && !inCluster {
+		o.Kubeconfig, _ = lookupEnv("KUBECONFIG")
+	}
+	if o.SentryAddress == "" && o.Namespace != "" {
+		o.SentryAddress = "dapr-sentry." + o.Namespace + ".svc:443"
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the options together.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Namespace == "" {
+		errs = append(errs, errors.New("--namespace (or $NAMESPACE) is required"))
+	} else if err := spiffe.ValidateNamespace(o.Namespace); err != nil {
+		errs = append(errs, fmt.Errorf("--namespace: %w", err))
+	}
+	if _, err := spiffe.TrustDomain(o.ControlPlaneTrustDomain); err != nil {
+		errs = append(errs, fmt.Errorf("--control-plane-trust-domain: %w", err))
+	}
+	if o.SentryAddress != "" {
+		if _, _, err := net.SplitHostPort(o.SentryAddress); err != nil {
+			errs = append(errs, fmt.Errorf("--sentry-address: %w", err))
+		}
+	}
+	if o.SidecarImage == "" {
+		errs = append(errs, errors.New("--sidecar-image (or $SIDECAR_IMAGE) is required"))
+	}
+	switch corev1.PullPolicy(o.SidecarImagePullPolicy) {
+	case corev1.PullAlways, corev1.PullNever, corev1.PullIfNotPresent:
+	default:
+		errs = append(errs, fmt.Errorf("--sidecar-image-pull-policy %q: use Always, Never or IfNotPresent", o.SidecarImagePullPolicy))
+	}
+	if _, err := security.ParseKeyType(o.KeyType); err != nil {
+		errs = append(errs, fmt.Errorf("--key-type: %w", err))
+	}
+	if o.TokenFile == "" {
+		errs = append(errs, errors.New("--token-file is required"))
+	}
+	if o.TrustAnchorsFile == "" && o.TrustAnchorsConfigMap == "" {
+		errs = append(errs, errors.New("--trust-anchors-file or --trust-anchors-configmap is required"))
+	}
+	for _, sa := range o.AllowedServiceAccounts {
+		if strings.Count(sa, ":") != 1 {
+			errs = append(errs, fmt.Errorf("--allowed-service-accounts %q: want namespace:name", sa))
+		}
+	}
+	for _, p := range []struct {
+		name string
+		port int
+		zero bool
+	}{{"--port", o.Port, false}, {"--healthz-port", o.HealthzPort, true}, {"--metrics-port", o.MetricsPort, false}} {
+		if p.port < 0 || p.port > 65535 || (p.port == 0 && !p.zero) {
+			errs = append(errs, fmt.Errorf("%s %d: not a port", p.name, p.port))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

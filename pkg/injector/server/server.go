@@ -300,7 +300,7 @@ func newManager(o Options, sec *security.Client, handler admission.Handler, patc
 	}
 	mgr.GetWebhookServer().Register(MutatePath, &crwebhook.Admission{Handler: handler, RecoverPanic: ptr.To(true)})
 	checks := map[string]func() error{
-		"sentry-identity": func() error { _, err := sec.GetX509SVID(); return err },
+		"sentry-identity":       func() error { _, err := sec.GetX509SVID(); return err },
 		"webhook-configuration": patcher.Ready,
 	}
 	for name, check := range checks {

@@ -74,7 +74,7 @@ func ParseInt32(s string, minimum int32) (int32, error) {
 func ParseQuantity(s string) (resource.Quantity, error) {
 	q, err := resource.ParseQuantity(strings.TrimSpace(s))
 	if err != nil {
-		return resource.Quantity{}, fmt.Errorf("not a resource quantity (for example 100m, 0.5, 128Mi): %w", err)
+		return resource.Quantity{}, fmt.Errorf("not a resource quantity; use for example 100m, 0.5 or 128Mi")
 	}
 	if q.Sign() < 0 {
 		return resource.Quantity{}, fmt.Errorf("must not be negative")
@@ -83,20 +83,17 @@ func ParseQuantity(s string) (resource.Quantity, error) {
 }
 
 // ValidateAppID checks an app ID. Dapr names a Service "<app-id>-dapr" after
-// it, so "<app-id>-dapr" must be a DNS-1123 label of at most 63 characters:
-// at most 58 lower-case letters, digits and inner '-'. The ID must also be a
-// valid SPIFFE ID segment for Sentry (spiffe.ValidateAppID), which rules out
-// a trailing '-'.
+// it, so "<app-id>-dapr" must be a DNS-1123 label of at most 63 characters,
+// and the ID must be a SPIFFE ID segment Sentry accepts
+// (spiffe.ValidateAppID): together, 1 to 58 lower-case letters, digits and
+// inner '-'.
 func ValidateAppID(id string) error {
 	if id == "" {
 		return fmt.Errorf("app ID is empty")
 	}
-	if err := spiffe.ValidateAppID(id); err != nil {
-		return fmt.Errorf("app ID %q: %w (at most 58 lower-case letters, digits and inner '-')", id, spiffe.ErrInvalidName)
-	}
-	if errs := validation.IsDNS1123Label(id + "-dapr"); len(errs) > 0 {
-		return fmt.Errorf("app ID %q: %q must be a DNS-1123 label of at most 63 characters "+
-			"(so at most 58 lower-case letters, digits and '-', starting with a letter or digit)", id, id+"-dapr")
+	if spiffe.ValidateAppID(id) != nil || len(validation.IsDNS1123Label(id+"-dapr")) > 0 {
+		return fmt.Errorf("app ID %q: use 1 to 58 lower-case letters, digits and '-', starting and ending "+
+			"with a letter or digit (it names the Service %q and the workload's SPIFFE ID)", id, id+"-dapr")
 	}
 	return nil
 }

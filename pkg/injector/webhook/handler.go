@@ -154,10 +154,11 @@ func (h *Handler) inject(ctx context.Context, log *zap.Logger, pod *corev1.Pod) 
 			continue
 		}
 		err := checkTokenSecret(ctx, h.secrets, key, pod.Namespace, name)
+		var terr *tokenSecretError
 		switch {
-		case errors.Is(err, errTokenSecret) && !h.warnOnly:
+		case errors.As(err, &terr) && !h.warnOnly:
 			return h.deny(log, ReasonTokenSecret, err.Error())
-		case errors.Is(err, errTokenSecret):
+		case terr != nil:
 			log.Warn("Token Secret problem; admitting the pod (warn-only)", zap.String(tlog.KeyReason, err.Error()))
 			warnings = append(warnings, err.Error())
 		case err != nil:

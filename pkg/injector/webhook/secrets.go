@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,18 +18,20 @@ type SecretReader interface {
 	GetSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
 }
 
-// errTokenSecret marks a token Secret problem the pod author must fix.
-var errTokenSecret = errors.New("token secret")
+// tokenSecretError is a token Secret problem the pod author must fix.
+type tokenSecretError struct{ msg string }
+
+func (e *tokenSecretError) Error() string { return e.msg }
 
 // checkTokenSecret checks that Secret name in namespace exists and holds the
-// key "token". It wraps errTokenSecret for problems of the pod, and returns
-// other errors (the Secret could not be read) unwrapped.
+// key "token". Problems of the pod are a *tokenSecretError; other errors
+// mean the Secret could not be read.
 func checkTokenSecret(ctx context.Context, r SecretReader, annotation, namespace, name string) error {
 	s, err := r.GetSecret(ctx, namespace, name)
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("%w: %s: Secret %q not found in namespace %q; create it with key %q",
-			errTokenSecret, annotation, name, namespace, sidecar.TokenSecretKey)
+		return &tokenSecretError{fmt.Sprintf("%s: Secret %q not found in namespace %q; create it with key %q",
+			annotation, name, namespace, sidecar.TokenSecretKey)}
 	case err != nil:
 		return fmt.Errorf("read Secret %s/%s named by %s: %w", namespace, name, annotation, err)
 	}
@@ -40,6 +41,6 @@ func checkTokenSecret(ctx context.Context, r SecretReader, annotation, namespace
 	if _, ok := s.StringData[sidecar.TokenSecretKey]; ok {
 		return nil
 	}
-	return fmt.Errorf("%w: %s: Secret %q in namespace %q has no key %q",
-		errTokenSecret, annotation, name, namespace, sidecar.TokenSecretKey)
+	return &tokenSecretError{fmt.Sprintf("%s: Secret %q in namespace %q has no key %q",
+		annotation, name, namespace, sidecar.TokenSecretKey)}
 }

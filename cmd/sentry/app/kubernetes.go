@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/record"
 
 	"github.com/trustplane/trustplane/pkg/sentry"
 	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
@@ -64,9 +62,9 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	broadcaster := record.NewBroadcaster(record.WithContext(context.Background()))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events(o.Namespace)})
-	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "dapr-sentry"})
+	ev := newEvents(client.CoreV1(), o.Namespace)
+	recorder := ev.recorder
+	shutdown := func() { ev.shutdown(5 * time.Second) }
 
 	store, err := kubestore.New(kubestore.Options{
 		Client: client, Namespace: o.Namespace,
@@ -74,7 +72,7 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 		Recorder: recorder, Logger: logger.Named("store"),
 	})
 	if err != nil {
-		broadcaster.Shutdown()
+		shutdown()
 		return nil, err
 	}
 	logger.Info("Using kubernetes secret store for trust bundle storage", zap.String("namespace", o.Namespace))
@@ -86,13 +84,13 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 		err = configSource.Load(ctx)
 	}
 	if err != nil {
-		broadcaster.Shutdown()
+		shutdown()
 		return nil, err
 	}
 
 	sentryID, err := spiffe.SentryID(td, o.Namespace)
 	if err != nil {
-		broadcaster.Shutdown()
+		shutdown()
 		return nil, err
 	}
 	v, err := kubevalidator.New(kubevalidator.Options{
@@ -100,7 +98,7 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 		Registerer: reg, Logger: logger.Named("validator").Named("kubernetes"),
 	})
 	if err != nil {
-		broadcaster.Shutdown()
+		shutdown()
 		return nil, err
 	}
 	logger.Info("Adding validator 'kubernetes'", zap.String("sentry_id", sentryID.String()))
@@ -117,6 +115,6 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 			recorder.Event(&corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: o.Namespace, Name: kubestore.DefaultSecretName},
 				corev1.EventTypeWarning, "TrustBundleRejected", err.Error())
 		},
-		shutdown: broadcaster.Shutdown,
+		shutdown: shutdown,
 	}, nil
 }

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // AssetsEnv names the directory of etcd and kube-apiserver.
@@ -84,6 +86,9 @@ func Start(t testing.TB, opts ...Options) *Env {
 		o.CRDDirectoryPaths = append(o.CRDDirectoryPaths, x.CRDDirectoryPaths...)
 		o.CRDs = append(o.CRDs, x.CRDs...)
 	}
+	// envtest logs through controller-runtime's global logger; without one
+	// it prints a stack trace warning. Tests do not need its logs.
+	ctrllog.SetLogger(logr.Discard())
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    dir,
 		CRDDirectoryPaths:        o.CRDDirectoryPaths,

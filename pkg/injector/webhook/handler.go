@@ -10,8 +10,8 @@ import (
 	"go.uber.org/zap"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -53,7 +53,6 @@ type Handler struct {
 	allow    *allowlist
 	metrics  *metrics
 	log      *zap.Logger
-	decoder  admission.Decoder
 }
 
 var _ admission.Handler = (*Handler)(nil)
@@ -78,13 +77,9 @@ func New(opts Options) (*Handler, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	scheme := runtime.NewScheme()
-	if err := corev1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("build scheme: %w", err)
-	}
 	return &Handler{
 		config: opts.Config, secrets: opts.Secrets, warnOnly: opts.WarnOnly,
-		allow: al, metrics: m, log: logger, decoder: admission.NewDecoder(scheme),
+		allow: al, metrics: m, log: logger,
 	}, nil
 }
 
@@ -98,7 +93,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		return admission.Allowed("")
 	}
 	var pod corev1.Pod
-	if err := h.decoder.Decode(req, &pod); err != nil {
+	if err := decodePod(req.Object.Raw, &pod); err != nil {
 		h.metrics.failed.WithLabelValues(ReasonDecode).Inc()
 		log.Warn("Cannot decode the Pod in the admission request", zap.Error(err))
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode pod: %w", err))
@@ -175,6 +170,15 @@ func (h *Handler) inject(ctx context.Context, log *zap.Logger, pod *corev1.Pod) 
 	h.metrics.succeeded.Inc()
 	log.Info("Dapr sidecar injected")
 	return resp
+}
+
+// decodePod decodes the request's Pod the way the API server does: field
+// names are case-sensitive and unknown fields are ignored.
+func decodePod(raw []byte, pod *corev1.Pod) error {
+	if len(raw) == 0 {
+		return errors.New("the request carries no object")
+	}
+	return kjson.UnmarshalCaseSensitivePreserveInts(raw, pod)
 }
 
 // deny answers with a denial, counts it and logs it.

@@ -5,6 +5,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,6 +242,32 @@ func TestSentryLoadsABringYourOwnSecretAndHotReloadsANewIssuer(t *testing.T) {
 	require.NoError(t, err)
 	_, chain := leafOf(t, resp)
 	require.Equal(t, issuer.Cert.Raw, chain[0].Raw, "the user's issuer signs")
+
+	// A client keeps signing through the edit: not one request may fail.
+	var failures, signed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := sign(t, client, token, "shop", "orders"); err != nil {
+				failures.Add(1)
+			}
+			signed.Add(1)
+		}
+	}()
+	defer func() {
+		close(stop)
+		wg.Wait()
+		assert.Positive(t, signed.Load())
+		assert.Zero(t, failures.Load(), "no request failed while the issuer changed (%d signed)", signed.Load())
+	}()
 
 	next := root.Issuer(t)
 	s := c.secret(t)

@@ -4,16 +4,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Reasons a pod was not injected, the "reason" label of
+// Values of the "reason" label of
 // dapr_injector_sidecar_injection_failed_total.
 const (
-	ReasonNotPod       = "not_pod"      // the object is not a Pod, or not a CREATE
-	ReasonDecode       = "decode"       // the Pod in the request cannot be decoded
-	ReasonUnauthorized = "unauthorized" // the requester is not allowlisted; admitted without sidecar
-	ReasonAnnotation   = "annotation"   // a dapr.io annotation is unusable; denied
-	ReasonTokenSecret  = "token_secret" // a token Secret is missing or has no "token" key; denied
-	ReasonConfig       = "config"       // the injector's own config is unusable; denied
-	ReasonPatch        = "patch"        // the patch could not be computed; denied
+	// ReasonNotPod counts requests for another kind, a subresource or an
+	// operation other than CREATE; they are admitted unchanged.
+	ReasonNotPod = "not_pod"
+	// ReasonDecode counts requests whose Pod cannot be decoded (HTTP 400).
+	ReasonDecode = "decode"
+	// ReasonUnauthorized counts Dapr pods from requesters outside the
+	// allowlist; they are admitted without a sidecar.
+	ReasonUnauthorized = "unauthorized"
+	// ReasonAnnotation counts Dapr pods denied for an unusable annotation.
+	ReasonAnnotation = "annotation"
+	// ReasonTokenSecret counts Dapr pods denied because a token Secret is
+	// missing or has no "token" key (not counted in warn-only mode).
+	ReasonTokenSecret = "token_secret"
+	// ReasonConfig counts Dapr pods denied because the injector's own
+	// config is unusable (for example no trust anchors yet).
+	ReasonConfig = "config"
+	// ReasonPatch counts Dapr pods denied because the patch could not be
+	// built.
+	ReasonPatch = "patch"
 )
 
 // metrics are the injector's counters, with Dapr's names.

@@ -18,6 +18,7 @@ import (
 	"github.com/trustplane/trustplane/pkg/sentry/ca"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/config"
+	"github.com/trustplane/trustplane/pkg/sentry/expiry"
 	"github.com/trustplane/trustplane/pkg/sentry/metrics"
 	"github.com/trustplane/trustplane/pkg/sentry/server"
 	"github.com/trustplane/trustplane/pkg/sentry/servingcert"
@@ -76,6 +77,9 @@ type Options struct {
 	// OnBundleRejected is told of every stored bundle Sentry refuses, for
 	// example to emit a Kubernetes Event. Optional.
 	OnBundleRejected func(error)
+	// OnExpiryWarning is told of every hourly expiry warning about a root or
+	// the issuer, for example to emit a Kubernetes Event. Optional.
+	OnExpiryWarning func(expiry.Warning)
 	// GRPCListener or GRPCAddress is where the CA is served.
 	GRPCListener net.Listener
 	GRPCAddress  string
@@ -213,8 +217,24 @@ func (s *Sentry) Start(ctx context.Context) error {
 		}
 	}
 
+	// The expiry lines log on Sentry's own logger, unnamed: Dapr's were
+	// scoped exactly "dapr.sentry" and log alerts match on that.
+	expiryChecker, err := expiry.New(expiry.Options{
+		Bundle: authority.Bundle, Clock: s.opts.Clock, Logger: log,
+		OnWarning: func(w expiry.Warning) {
+			s.metrics.ExpiryWarnings.WithLabelValues(string(w.Certificate)).Inc()
+			if s.opts.OnExpiryWarning != nil {
+				s.opts.OnExpiryWarning(w)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("sentry: %w", err)
+	}
+
 	rs := []runnable{
 		{"grpc-server", srv.Start},
+		{"expiry-checker", expiryChecker.Start},
 		{"serving-certificate", serving.Start},
 		{"bundle-watcher", func(ctx context.Context) error { return s.opts.Store.Watch(ctx, onBundle, onBundleError) }},
 		{"config-watcher", func(ctx context.Context) error { return s.opts.Config.Start(ctx, onConfig) }},

@@ -8,6 +8,7 @@
 //	dapr_sentry_issuercert_changed_total
 //	dapr_sentry_issuercert_expiry_timestamp
 //	dapr_sentry_rootcert_expiry_timestamp{serial}   (trustplane: every root)
+//	dapr_sentry_cert_expiry_warnings_total{certificate="root|issuer"}   (trustplane only)
 //
 // Collectors are registered on the Registerer passed to New, never on the
 // global registry.

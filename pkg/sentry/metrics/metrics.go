@@ -32,6 +32,9 @@ type Metrics struct {
 	IssuerExpiry prometheus.Gauge
 	// RootExpiry is each root certificate's NotAfter in Unix seconds.
 	RootExpiry *prometheus.GaugeVec
+	// ExpiryWarnings counts expiry warnings by certificate ("root" or
+	// "issuer"); it is trustplane's, Dapr has none.
+	ExpiryWarnings *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them on reg.
@@ -65,11 +68,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "dapr_sentry_rootcert_expiry_timestamp",
 			Help: "Each root certificate's expiry as a Unix timestamp in seconds, by serial number.",
 		}, []string{"serial"}),
+		ExpiryWarnings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dapr_sentry_cert_expiry_warnings_total",
+			Help: "The number of expiry warnings logged, by certificate (root or issuer).",
+		}, []string{"certificate"}),
 	}
 	reg.MustRegister(m.SignRequests, m.SignSuccess, m.SignFailure, m.ServerCertIssueFailed,
-		m.IssuerChanged, m.IssuerExpiry, m.RootExpiry)
+		m.IssuerChanged, m.IssuerExpiry, m.RootExpiry, m.ExpiryWarnings)
 	for _, r := range []string{ReasonInvalidRequest, ReasonAuthentication, ReasonInvalidCSR, ReasonSign} {
 		m.SignFailure.WithLabelValues(r)
+	}
+	for _, c := range []string{"root", "issuer"} {
+		m.ExpiryWarnings.WithLabelValues(c)
 	}
 	return m
 }

@@ -131,6 +131,7 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		}
 		defer kp.shutdown()
 		opts.Store, opts.Config, opts.Platform, opts.OnBundleRejected = kp.store, kp.config, kp.platform, kp.onRejected
+		opts.OnExpiryWarning = kp.onExpiry
 	} else {
 		store, err := file.New(file.Options{
 			Dir: o.IssuerCredentials, RootFile: o.RootFile, IssuerFile: o.IssuerFile, KeyFile: o.KeyFile,

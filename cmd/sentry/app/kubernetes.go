@@ -17,6 +17,7 @@ import (
 	"github.com/trustplane/trustplane/pkg/sentry"
 	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 	kubeconfig "github.com/trustplane/trustplane/pkg/sentry/config/kubernetes"
+	"github.com/trustplane/trustplane/pkg/sentry/expiry"
 	"github.com/trustplane/trustplane/pkg/sentry/validator"
 	kubevalidator "github.com/trustplane/trustplane/pkg/sentry/validator/kubernetes"
 	"github.com/trustplane/trustplane/pkg/spiffe"
@@ -28,6 +29,7 @@ type kubeParts struct {
 	config     sentry.ConfigSource
 	platform   sentry.PlatformValidator
 	onRejected func(error)
+	onExpiry   func(expiry.Warning)
 	shutdown   func()
 }
 
@@ -114,6 +116,11 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 			}
 			recorder.Event(&corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: o.Namespace, Name: kubestore.DefaultSecretName},
 				corev1.EventTypeWarning, "TrustBundleRejected", err.Error())
+		},
+		onExpiry: func(w expiry.Warning) {
+			recorder.Eventf(&corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: o.Namespace, Name: kubestore.DefaultSecretName},
+				corev1.EventTypeWarning, w.Reason(), "%s (serial %s, not after %s)",
+				w.Message, w.Serial, w.NotAfter.UTC().Format(time.RFC3339))
 		},
 		shutdown: shutdown,
 	}, nil

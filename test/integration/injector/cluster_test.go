@@ -13,7 +13,11 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -145,10 +149,10 @@ func (c *cluster) anchors(t *testing.T) []byte {
 // injectorToken plays the kubelet: a pod of the injector's Deployment (the
 // dapr.io/control-plane annotation tells Sentry what it is) and a token
 // bound to it with Sentry's ID as audience, in a file.
-func (c *cluster) injectorToken(t *testing.T) string {
+func (c *cluster) injectorToken(t *testing.T, podName string) string {
 	t.Helper()
 	pod, err := c.client.CoreV1().Pods(controlPlaneNS).Create(cctx(t), &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-sidecar-injector-xyz", Annotations: map[string]string{"dapr.io/control-plane": "injector"}},
+		ObjectMeta: metav1.ObjectMeta{Name: podName, Annotations: map[string]string{"dapr.io/control-plane": "injector"}},
 		Spec: corev1.PodSpec{
 			ServiceAccountName: "dapr-injector",
 			Containers:         []corev1.Container{{Name: "dapr-sidecar-injector", Image: "injector:test"}},
@@ -200,7 +204,7 @@ func (c *cluster) startInjector(t *testing.T, sentry *sentryproc.Proc, port int,
 		Args: append([]string{
 			"--kubeconfig", c.kubeconfig(t, "dapr-injector"),
 			"--sentry-address", sentry.GRPCAddr,
-			"--token-file", c.injectorToken(t),
+			"--token-file", c.injectorToken(t, "dapr-sidecar-injector-xyz"),
 			"--trust-anchors-configmap", bundleName,
 		}, extra...),
 		Env: []string{"NAMESPACE=" + controlPlaneNS, "SIDECAR_IMAGE=" + sidecarImage, "DAPR_CONTROL_PLANE_TRUST_DOMAIN=cluster.local"},
@@ -212,4 +216,27 @@ func (c *cluster) caBundle(t *testing.T) []byte {
 	mwc, err := c.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(cctx(t), webhookName, metav1.GetOptions{})
 	require.NoError(t, err)
 	return mwc.Webhooks[0].ClientConfig.CABundle
+}
+
+var configurations = schema.GroupVersionResource{Group: "dapr.io", Version: "v1alpha1", Resource: "configurations"}
+
+// configuration creates or updates daprsystem with spec.mtls.enabled.
+func (c *cluster) configuration(t *testing.T, mtls bool) {
+	t.Helper()
+	dyn := dynamic.NewForConfigOrDie(c.env.Config).Resource(configurations).Namespace(controlPlaneNS)
+	spec := map[string]any{"mtls": map[string]any{"enabled": mtls, "workloadCertTTL": "24h", "allowedClockSkew": "15m"}}
+	current, err := dyn.Get(cctx(t), "daprsystem", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "dapr.io/v1alpha1", "kind": "Configuration",
+			"metadata": map[string]any{"name": "daprsystem", "namespace": controlPlaneNS}, "spec": spec,
+		}}
+		_, err = dyn.Create(cctx(t), obj, metav1.CreateOptions{})
+		require.NoError(t, err)
+		return
+	}
+	require.NoError(t, err)
+	current.Object["spec"] = spec
+	_, err = dyn.Update(cctx(t), current, metav1.UpdateOptions{})
+	require.NoError(t, err)
 }

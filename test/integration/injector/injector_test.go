@@ -1,6 +1,9 @@
 package injector
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +154,36 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 		_, err = c.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(cctx(t), mwc, metav1.UpdateOptions{})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool { return string(c.caBundle(t)) == string(anchors) }, 30*time.Second, 100*time.Millisecond)
+	})
+
+	t.Run("daprsystem's mtls.enabled is followed live", func(t *testing.T) {
+		created, err := pods.Create(cctx(t), appPod("mtls-on", map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "orders"}), metav1.CreateOptions{})
+		require.NoError(t, err)
+		assert.Contains(t, containerNamed(created, "daprd").Args, "--enable-mtls", "mTLS is on without a Configuration")
+		c.configuration(t, false)
+		require.Eventually(t, func() bool {
+			pod := appPod("", map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "orders"})
+			pod.GenerateName = "mtls-off-"
+			p, err := pods.Create(cctx(t), pod, metav1.CreateOptions{})
+			if err != nil {
+				t.Logf("create pod: %v", err)
+				return false
+			}
+			return !slices.Contains(containerNamed(p, "daprd").Args, "--enable-mtls")
+		}, 20*time.Second, 200*time.Millisecond, "a pod created after the edit gets mTLS off")
+	})
+
+	t.Run("an injector reading the mounted anchors file gets ready too", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "ca.crt")
+		require.NoError(t, os.WriteFile(file, anchors, 0o600))
+		second := injectorproc.Start(t, injectorBin, 0, injectorproc.Options{
+			Args: []string{
+				"--kubeconfig", c.kubeconfig(t, "dapr-injector"), "--sentry-address", sentry.GRPCAddr,
+				"--token-file", c.injectorToken(t, "dapr-sidecar-injector-abc"), "--trust-anchors-file", file,
+			},
+			Env: []string{"NAMESPACE=" + controlPlaneNS, "SIDECAR_IMAGE=" + sidecarImage},
+		})
+		assert.Contains(t, second.Logs.String(), "Workload identity issued")
 	})
 
 	t.Run("control-plane pods are excluded by the namespace selector", func(t *testing.T) {

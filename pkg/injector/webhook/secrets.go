@@ -12,8 +12,9 @@ import (
 
 // SecretReader reads one Secret. GetSecret returns an error for which
 // k8s.io/apimachinery/pkg/api/errors.IsNotFound is true when the Secret does
-// not exist. It is called during admission, so it should be served from a
-// cache and not block for long.
+// not exist. It is called during admission, once per pod that names a
+// token Secret, so it must not block for long; the injector uses one GET
+// (RBAC: get secrets) rather than caching every Secret of the cluster.
 type SecretReader interface {
 	GetSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
 }

@@ -77,7 +77,8 @@ type Input struct {
 	Namespace          string
 	ConfigurationFound bool
 	Config             config.Config
-	// Bundle is the Secret's bundle. Required.
+	// Bundle is the Secret's bundle; nil when there is none (Status then
+	// lists no certificates).
 	Bundle *bundle.Bundle
 	// PublishedRoots is the ConfigMap's ca.crt.
 	PublishedRoots []byte
@@ -97,8 +98,10 @@ func New(in Input, now time.Time) Status {
 		TrustDomainDefault: true,
 		WorkloadCertTTL:    in.Config.WorkloadCertTTL.String(),
 		AllowedClockSkew:   in.Config.AllowedClockSkew.String(),
-		Certificates:       Certificates(in.Bundle, now),
-		ConfigMapInSync:    bytes.Equal(bytes.TrimSpace(in.PublishedRoots), bytes.TrimSpace(in.Bundle.RootsPEM)),
+	}
+	if in.Bundle != nil {
+		s.Certificates = Certificates(in.Bundle, now)
+		s.ConfigMapInSync = bytes.Equal(bytes.TrimSpace(in.PublishedRoots), bytes.TrimSpace(in.Bundle.RootsPEM))
 	}
 	if !in.Config.ControlPlaneTrustDomain.IsZero() {
 		s.TrustDomain, s.TrustDomainDefault = in.Config.ControlPlaneTrustDomain.Name(), false

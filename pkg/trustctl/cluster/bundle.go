@@ -162,7 +162,8 @@ func (c *Client) WriteBundle(ctx context.Context, tb *TrustBundle, nb *bundle.Bu
 }
 
 // publishRoots writes roots and their hash annotation into the ConfigMap,
-// starting from cm as read (nil: absent).
+// starting from cm as read (nil: absent). A ConfigMap changed, created or
+// deleted meanwhile is read again and the write retried.
 func (c *Client) publishRoots(ctx context.Context, namespace string, cm *corev1.ConfigMap, roots []byte) error {
 	cms := c.kube.CoreV1().ConfigMaps(namespace)
 	sum := RootsSHA256(roots)
@@ -181,7 +182,7 @@ func (c *Client) publishRoots(ctx context.Context, namespace string, cm *corev1.
 		if err == nil {
 			return nil
 		}
-		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
+		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("write ConfigMap %s in namespace %s (the Secret was written; Sentry publishes its roots when it sees it): %w",
 				ConfigMapName, namespace, err)
 		}

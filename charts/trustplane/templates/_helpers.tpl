@@ -1,0 +1,132 @@
+{{/* Labels on every object. */}}
+{{- define "trustplane.labels" -}}
+app.kubernetes.io/name: trustplane
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: trustplane
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- with .Values.global.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* image renders registry/name:tag; a name with "/" is used as is. Args: dict "image" "root". */}}
+{{- define "trustplane.image" -}}
+{{- $g := .root.Values.global -}}
+{{- $name := .image.name -}}
+{{- if not (contains "/" $name) -}}{{- $name = printf "%s/%s" $g.registry $name -}}{{- end -}}
+{{- $tag := .image.tag | default $g.tag | default .root.Chart.AppVersion -}}
+{{- if contains "@" $name -}}{{ $name }}{{- else -}}{{ printf "%s:%s" $name $tag }}{{- end -}}
+{{- end }}
+
+{{/* replicas under HA or not. Args: dict "root" "replicaCount". */}}
+{{- define "trustplane.replicas" -}}
+{{- if .root.Values.global.ha.enabled -}}{{ .root.Values.global.ha.replicaCount }}{{- else -}}{{ .replicaCount }}{{- end -}}
+{{- end }}
+
+{{/* Sentry's SPIFFE ID: the audience of control-plane tokens. */}}
+{{- define "trustplane.sentryID" -}}
+spiffe://{{ .Values.global.mtls.controlPlaneTrustDomain }}/ns/{{ .Release.Namespace }}/dapr-sentry
+{{- end }}
+
+{{- define "trustplane.sentryAddress" -}}
+{{- .Values.global.mtls.sentryAddress | default (printf "dapr-sentry.%s.svc:%v" .Release.Namespace .Values.dapr_sentry.ports.port) -}}
+{{- end }}
+
+{{/* Pod-level settings shared by the control-plane pods. Args: dict "root" "app". */}}
+{{- define "trustplane.podSpec" -}}
+{{- $g := .root.Values.global -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: {{ $g.runAsUser }}
+  runAsGroup: {{ $g.runAsGroup }}
+  fsGroup: {{ $g.runAsGroup }}
+  {{- with $g.seccompProfile }}
+  seccompProfile:
+    type: {{ . }}
+  {{- end }}
+{{- with $g.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- with $g.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $g.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $g.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- if $g.ha.enabled }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: {{ $g.ha.topologyKey }}
+          labelSelector:
+            matchLabels:
+              app: {{ .app }}
+{{- end }}
+{{- end }}
+
+{{/* Container security context of the control-plane containers. */}}
+{{- define "trustplane.containerSecurityContext" -}}
+securityContext:
+  runAsNonRoot: true
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities:
+    drop: ["ALL"]
+{{- end }}
+
+{{/* Probes on the healthz port. Args: dict "port" "liveness" "readiness". */}}
+{{- define "trustplane.probes" -}}
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: healthz
+  {{- toYaml .liveness | nindent 2 }}
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: healthz
+  {{- toYaml .readiness | nindent 2 }}
+{{- end }}
+
+{{/* Prometheus scrape annotations of a pod. */}}
+{{- define "trustplane.prometheusAnnotations" -}}
+{{- if .Values.global.prometheus.enabled }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .Values.global.prometheus.port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end }}
+
+{{/* The PDB of app. Args: dict "root" "app" "name". */}}
+{{- define "trustplane.pdb" -}}
+{{- $d := .root.Values.global.ha.disruption -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ .name }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    app: {{ .app }}
+    {{- include "trustplane.labels" .root | nindent 4 }}
+spec:
+  {{- if $d.minimumAvailable }}
+  minAvailable: {{ $d.minimumAvailable }}
+  {{- else }}
+  maxUnavailable: {{ $d.maximumUnavailable }}
+  {{- end }}
+  selector:
+    matchLabels:
+      app: {{ .app }}
+{{- end }}

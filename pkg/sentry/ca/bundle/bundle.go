@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"github.com/trustplane/trustplane/pkg/sentry/jwt"
 )
 
 // Errors callers branch on. The certificate and key problems come wrapped in
@@ -84,6 +86,17 @@ type Bundle struct {
 	IssuerKey crypto.Signer
 	// IssuerKeyPEM is the key file as stored.
 	IssuerKeyPEM []byte
+	// JWT is the JWT-SVID signing material (jwt.key and jwks.json), when
+	// JWT issuance is on and a store holds it; nil otherwise. Parse and
+	// Verify do not look at it: stores parse it with jwt.ParseMaterial.
+	JWT *jwt.Material
+}
+
+// WithJWT returns a copy of b holding m as its JWT material.
+func (b *Bundle) WithJWT(m *jwt.Material) *Bundle {
+	c := *b
+	c.JWT = m
+	return &c
 }
 
 // Issuer returns the certificate that signs workload certificates, or nil
@@ -107,14 +120,14 @@ func (b *Bundle) RootPool() *x509.CertPool {
 	return pool
 }
 
-// Equal reports whether b and o hold the same roots and issuer chain. The key
-// is not compared: a key that matches the same issuer certificate is the
-// same key.
+// Equal reports whether b and o hold the same roots, issuer chain and JWT
+// material. The issuer key is not compared: a key that matches the same
+// issuer certificate is the same key.
 func (b *Bundle) Equal(o *Bundle) bool {
 	if b == nil || o == nil {
 		return b == o
 	}
-	return sameCerts(b.Roots, o.Roots) && sameCerts(b.IssuerChain, o.IssuerChain)
+	return sameCerts(b.Roots, o.Roots) && sameCerts(b.IssuerChain, o.IssuerChain) && b.JWT.Equal(o.JWT)
 }
 
 func sameCerts(a, b []*x509.Certificate) bool {

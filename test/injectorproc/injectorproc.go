@@ -1,39 +1,15 @@
 package injectorproc
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/stretchr/testify/require"
+	"github.com/trustplane/trustplane/test/proc"
 )
 
 // Build compiles cmd/injector into a temporary directory.
 func Build() (bin string, cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", "injector-bin-")
-	if err != nil {
-		return "", nil, err
-	}
-	bin = filepath.Join(dir, "injector")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/trustplane/trustplane/cmd/injector")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		_ = os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("build injector: %w", err)
-	}
-	return bin, func() { _ = os.RemoveAll(dir) }, nil
+	return proc.Build("github.com/trustplane/trustplane/cmd/injector")
 }
 
 // Options describe one injector process.
@@ -47,74 +23,23 @@ type Options struct {
 
 // Proc is a running injector.
 type Proc struct {
+	*proc.Proc
 	// WebhookPort is the HTTPS webhook's port on 127.0.0.1.
 	WebhookPort int
-	// HealthAddr and MetricsAddr are host:port.
-	HealthAddr, MetricsAddr string
-	// Logs holds stdout and stderr.
-	Logs *Buffer
-
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// Buffer is a goroutine-safe log sink.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (s *Buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns everything written so far.
-func (s *Buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // FreePort returns a port free on 127.0.0.1 right now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func FreePort(t testing.TB) int { return proc.FreePort(t) }
 
-// Launch starts the injector without waiting for it; it is stopped
-// (SIGTERM) when the test ends, and its logs are printed if the test failed.
+// Launch starts the injector without waiting for it (see proc.Launch).
 // port is the webhook port (0 picks one).
 func Launch(t testing.TB, bin string, port int, o Options) *Proc {
 	t.Helper()
 	if port == 0 {
-		port = FreePort(t)
+		port = proc.FreePort(t)
 	}
-	p := &Proc{WebhookPort: port, Logs: &Buffer{}, done: make(chan struct{})}
-	health, metrics := FreePort(t), FreePort(t)
-	p.HealthAddr, p.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", health), fmt.Sprintf("127.0.0.1:%d", metrics)
-	args := append([]string{
-		"--listen-address", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--healthz-listen-address", "127.0.0.1", "--healthz-port", strconv.Itoa(health),
-		"--metrics-listen-address", "127.0.0.1", "--metrics-port", strconv.Itoa(metrics),
-	}, o.Args...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), o.Env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.Logs, p.Logs
-	require.NoError(t, p.cmd.Start())
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.Stop(t)
-		if t.Failed() {
-			t.Logf("injector logs:\n%s", p.Logs.String())
-		}
-	})
-	return p
+	args := append([]string{"--listen-address", "127.0.0.1", "--port", strconv.Itoa(port)}, o.Args...)
+	return &Proc{Proc: proc.Launch(t, bin, args, o.Env), WebhookPort: port}
 }
 
 // Start launches the injector and waits until /readyz answers 200.
@@ -123,82 +48,4 @@ func Start(t testing.TB, bin string, port int, o Options) *Proc {
 	p := Launch(t, bin, port, o)
 	p.WaitReady(t)
 	return p
-}
-
-// Stop sends SIGTERM and waits (killing after 15s). It returns the exit code.
-func (p *Proc) Stop(t testing.TB) int {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// ExitCode waits for the injector to exit by itself and returns its code.
-func (p *Proc) ExitCode(t testing.TB) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("injector did not exit; logs:\n%s", p.Logs.String())
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// WaitReady waits up to 60s for /readyz to answer 200.
-func (p *Proc) WaitReady(t testing.TB) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.done:
-			t.Fatalf("injector exited early; logs:\n%s", p.Logs.String())
-		default:
-		}
-		if resp, err := http.Get("http://" + p.HealthAddr + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("injector not ready in time; logs:\n%s", p.Logs.String())
-}
-
-// Metrics returns the Prometheus exposition.
-func (p *Proc) Metrics(t testing.TB) string {
-	t.Helper()
-	resp, err := http.Get("http://" + p.MetricsAddr + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return string(b)
-}
-
-// Counter returns the sum of every sample of metric (all label values);
-// 0 when it has none yet.
-func (p *Proc) Counter(t testing.TB, metric string) float64 {
-	t.Helper()
-	var sum float64
-	sc := bufio.NewScanner(strings.NewReader(p.Metrics(t)))
-	for sc.Scan() {
-		line := sc.Text()
-		name, rest, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if base, _, _ := strings.Cut(name, "{"); base != metric {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-		require.NoError(t, err, line)
-		sum += v
-	}
-	return sum
 }

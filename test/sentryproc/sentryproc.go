@@ -1,17 +1,8 @@
 package sentryproc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,22 +14,12 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	sentryv1 "github.com/trustplane/trustplane/api/sentry/v1"
+	"github.com/trustplane/trustplane/test/proc"
 )
 
 // Build compiles cmd/sentry into a temporary directory.
 func Build() (bin string, cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", "sentry-bin-")
-	if err != nil {
-		return "", nil, err
-	}
-	bin = filepath.Join(dir, "sentry")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/trustplane/trustplane/cmd/sentry")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("build sentry: %w", err)
-	}
-	return bin, func() { os.RemoveAll(dir) }, nil
+	return proc.Build("github.com/trustplane/trustplane/cmd/sentry")
 }
 
 // Options describe one sentry process.
@@ -54,67 +35,24 @@ type Options struct {
 
 // Proc is a running sentry.
 type Proc struct {
-	GRPCAddr, HealthAddr, MetricsAddr string
-	ID                                spiffeid.ID
-	Logs                              *Buffer
-
-	cmd  *exec.Cmd
-	done chan struct{}
+	*proc.Proc
+	// GRPCAddr is the CA's host:port.
+	GRPCAddr string
+	// ID is the SPIFFE ID Sentry serves with.
+	ID spiffeid.ID
 }
 
-// Buffer is a goroutine-safe log sink.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *Buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns everything written so far.
-func (s *Buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// Launch starts sentry without waiting for it; it is stopped (SIGTERM)
-// when the test ends, and its logs are printed if the test failed.
+// Launch starts sentry without waiting for it (see proc.Launch).
 func Launch(t testing.TB, bin string, o Options) *Proc {
 	t.Helper()
-	p := &Proc{ID: o.ID, Logs: &Buffer{}, done: make(chan struct{})}
+	p := &Proc{ID: o.ID}
 	if p.ID.IsZero() {
 		p.ID = spiffeid.RequireFromString("spiffe://cluster.local/ns/default/dapr-sentry")
 	}
-	grpcPort, healthPort, metricPort := freePort(t), freePort(t), freePort(t)
-	p.GRPCAddr, p.HealthAddr, p.MetricsAddr = "127.0.0.1:"+grpcPort, "127.0.0.1:"+healthPort, "127.0.0.1:"+metricPort
-	args := append([]string{
-		"--listen-address", "127.0.0.1", "--port", grpcPort,
-		"--healthz-listen-address", "127.0.0.1", "--healthz-port", healthPort,
-		"--metrics-listen-address", "127.0.0.1", "--metrics-port", metricPort,
-	}, o.Args...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), o.Env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.Logs, p.Logs
-	require.NoError(t, p.cmd.Start())
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.Stop(t)
-		if t.Failed() {
-			t.Logf("sentry logs:\n%s", p.Logs.String())
-		}
-	})
+	port := proc.FreePort(t)
+	p.GRPCAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	args := append([]string{"--listen-address", "127.0.0.1", "--port", fmt.Sprint(port)}, o.Args...)
+	p.Proc = proc.Launch(t, bin, args, o.Env)
 	return p
 }
 
@@ -124,51 +62,6 @@ func Start(t testing.TB, bin string, o Options) *Proc {
 	p := Launch(t, bin, o)
 	p.WaitReady(t)
 	return p
-}
-
-// Stop sends SIGTERM and waits (killing after 15s). It returns the exit code.
-func (p *Proc) Stop(t testing.TB) int {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// ExitCode waits for sentry to exit by itself and returns its code.
-func (p *Proc) ExitCode(t testing.TB) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sentry did not exit; logs:\n%s", p.Logs.String())
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// WaitReady waits up to 60s for /readyz to answer 200.
-func (p *Proc) WaitReady(t testing.TB) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.done:
-			t.Fatalf("sentry exited early; logs:\n%s", p.Logs.String())
-		default:
-		}
-		if resp, err := http.Get("http://" + p.HealthAddr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("sentry not ready in time; logs:\n%s", p.Logs.String())
 }
 
 // Client dials sentry, trusting anchorsPEM and authorizing its SPIFFE ID.
@@ -181,17 +74,6 @@ func (p *Proc) Client(t testing.TB, anchorsPEM []byte) sentryv1.CAClient {
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	return sentryv1.NewCAClient(conn)
-}
-
-// Metrics returns the Prometheus exposition.
-func (p *Proc) Metrics(t testing.TB) string {
-	t.Helper()
-	resp, err := http.Get("http://" + p.MetricsAddr + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return string(b)
 }
 
 // Context is a 30s context tied to the test.

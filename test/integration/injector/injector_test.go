@@ -61,7 +61,7 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 	start := time.Now()
 	c := newCluster(t)
 	sentry := c.startSentry(t)
-	anchors := c.anchors(t)
+	anchors := c.Anchors(t)
 	port := injectorproc.FreePort(t)
 	c.registerWebhook(t, port)
 	inj := c.startInjector(t, sentry, port)
@@ -71,14 +71,14 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 		"the caBundle converges to the trust anchors")
 	assert.Contains(t, inj.Logs.String(), "spiffe://cluster.local/ns/dapr-system/dapr-injector", "the serving identity comes from Sentry")
 
-	c.namespace(t, "shop")
+	c.Namespace(t, "shop")
 	for _, name := range []string{"dapr-api-token", "app-api-token"} {
-		_, err := c.client.CoreV1().Secrets("shop").Create(cctx(t), &corev1.Secret{
+		_, err := c.Client.CoreV1().Secrets("shop").Create(cctx(t), &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"token": []byte("s3cret-" + name)},
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	pods := c.client.CoreV1().Pods("shop")
+	pods := c.Client.CoreV1().Pods("shop")
 
 	t.Run("an annotated pod is stored with the sidecar, its token Secrets and the Sentry token volume", func(t *testing.T) {
 		created, err := pods.Create(cctx(t), appPod("orders-1", map[string]string{
@@ -148,10 +148,10 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 	})
 
 	t.Run("a caBundle someone else resets is put back", func(t *testing.T) {
-		mwc, err := c.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(cctx(t), webhookName, metav1.GetOptions{})
+		mwc, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(cctx(t), webhookName, metav1.GetOptions{})
 		require.NoError(t, err)
 		mwc.Webhooks[0].ClientConfig.CABundle = []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
-		_, err = c.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(cctx(t), mwc, metav1.UpdateOptions{})
+		_, err = c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(cctx(t), mwc, metav1.UpdateOptions{})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool { return string(c.caBundle(t)) == string(anchors) }, 30*time.Second, 100*time.Millisecond)
 	})
@@ -178,7 +178,7 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 		require.NoError(t, os.WriteFile(file, anchors, 0o600))
 		second := injectorproc.Start(t, injectorBin, 0, injectorproc.Options{
 			Args: []string{
-				"--kubeconfig", c.kubeconfig(t, "dapr-injector"), "--sentry-address", sentry.GRPCAddr,
+				"--kubeconfig", c.Kubeconfig(t, "dapr-injector"), "--sentry-address", sentry.GRPCAddr,
 				"--token-file", c.injectorToken(t, "dapr-sidecar-injector-abc"), "--trust-anchors-file", file,
 			},
 			Env: []string{"NAMESPACE=" + controlPlaneNS, "SIDECAR_IMAGE=" + sidecarImage},
@@ -188,7 +188,7 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 
 	t.Run("control-plane pods are excluded by the namespace selector", func(t *testing.T) {
 		before := inj.Counter(t, requestsMetric)
-		created, err := c.client.CoreV1().Pods(controlPlaneNS).Create(cctx(t),
+		created, err := c.Client.CoreV1().Pods(controlPlaneNS).Create(cctx(t),
 			appPod("dapr-operator-1", map[string]string{"dapr.io/enabled": "true"}), metav1.CreateOptions{})
 		require.NoError(t, err)
 		assert.Len(t, created.Spec.Containers, 1)

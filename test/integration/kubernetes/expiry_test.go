@@ -16,7 +16,7 @@ func TestSentryWarnsOnTheSecretWhenTheRootExpiresSoon(t *testing.T) {
 	c := newCluster(t)
 	root := testca.NewRoot(t, testca.WithLifetime(48*time.Hour))
 	issuer := root.Issuer(t, testca.WithLifetime(24*time.Hour))
-	_, err := c.client.CoreV1().Secrets(sentryNS).Create(cctx(t), &corev1.Secret{
+	_, err := c.Client.CoreV1().Secrets(sentryNS).Create(cctx(t), &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: bundleName},
 		Data:       map[string][]byte{"ca.crt": root.CertPEM(), "issuer.crt": issuer.CertPEM(), "issuer.key": issuer.KeyPEM(t)},
 	}, metav1.CreateOptions{})
@@ -24,7 +24,7 @@ func TestSentryWarnsOnTheSecretWhenTheRootExpiresSoon(t *testing.T) {
 	c.startSentry(t)
 
 	require.Eventually(t, func() bool {
-		events, err := c.client.CoreV1().Events(sentryNS).List(cctx(t), metav1.ListOptions{})
+		events, err := c.Client.CoreV1().Events(sentryNS).List(cctx(t), metav1.ListOptions{})
 		require.NoError(t, err)
 		for _, e := range events.Items {
 			if e.InvolvedObject.Kind == "Secret" && e.InvolvedObject.Name == bundleName && e.Type == corev1.EventTypeWarning &&

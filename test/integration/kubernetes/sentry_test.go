@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,38 +27,24 @@ const (
 	sentryID   = "spiffe://cluster.local/ns/dapr-system/dapr-sentry"
 )
 
-func (c *cluster) sentryOptions(t *testing.T, extra ...string) sentryproc.Options {
+func (c *kcluster) sentryOptions(t *testing.T, extra ...string) sentryproc.Options {
 	return sentryproc.Options{
-		Args: append([]string{"--mode", "kubernetes", "--kubeconfig", c.sentryKubeconfig(t), "--trust-domain", "cluster.local"}, extra...),
+		Args: append([]string{"--mode", "kubernetes", "--kubeconfig", c.Kubeconfig(t, "dapr-sentry"), "--trust-domain", "cluster.local"}, extra...),
 		Env:  []string{"NAMESPACE=" + sentryNS},
 		ID:   mustID(sentryID),
 	}
 }
 
-func (c *cluster) startSentry(t *testing.T) *sentryproc.Proc {
+func (c *kcluster) startSentry(t *testing.T) *sentryproc.Proc {
 	t.Helper()
 	return sentryproc.Start(t, sentryBin, c.sentryOptions(t))
 }
 
-func (c *cluster) secret(t *testing.T) *corev1.Secret {
+func (c *kcluster) secret(t *testing.T) *corev1.Secret {
 	t.Helper()
-	s, err := c.client.CoreV1().Secrets(sentryNS).Get(cctx(t), bundleName, metav1.GetOptions{})
+	s, err := c.Client.CoreV1().Secrets(sentryNS).Get(cctx(t), bundleName, metav1.GetOptions{})
 	require.NoError(t, err)
 	return s
-}
-
-func (c *cluster) anchors(t *testing.T) []byte {
-	t.Helper()
-	var data []byte
-	require.Eventually(t, func() bool {
-		cm, err := c.client.CoreV1().ConfigMaps(sentryNS).Get(cctx(t), bundleName, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		data = []byte(cm.Data["ca.crt"])
-		return len(data) > 0
-	}, 20*time.Second, 50*time.Millisecond, "the anchors ConfigMap is published")
-	return data
 }
 
 func leafOf(t *testing.T, resp *sentryv1.SignCertificateResponse) (*x509.Certificate, []*x509.Certificate) {
@@ -93,13 +78,13 @@ func TestSentryGeneratesTheTrustBundleSecretAndValidatesPodTokens(t *testing.T) 
 	for _, k := range []string{"ca.crt", "issuer.crt", "issuer.key"} {
 		assert.NotEmpty(t, s.Data[k], "the Secret holds %s", k)
 	}
-	anchors := c.anchors(t)
+	anchors := c.Anchors(t)
 	assert.Equal(t, string(s.Data["ca.crt"]), string(anchors), "the ConfigMap publishes the Secret's roots")
 	client := p.Client(t, anchors)
 
-	c.namespace(t, "shop")
-	c.namespace(t, "other")
-	token, _ := c.workload(t, "shop", "orders-sa", "orders-7d9f", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
+	c.Namespace(t, "shop")
+	c.Namespace(t, "other")
+	token, _ := c.PodToken(t, "shop", "orders-sa", "orders-7d9f", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
 
 	t.Run("a pod-bound token gets its pod's identity", func(t *testing.T) {
 		resp, err := sign(t, client, token, "shop", "orders")
@@ -118,35 +103,35 @@ func TestSentryGeneratesTheTrustBundleSecretAndValidatesPodTokens(t *testing.T) 
 		})
 	}
 	t.Run("a token for another audience is denied", func(t *testing.T) {
-		wrong, _ := c.workload(t, "shop", "orders-sa", "orders-aud", map[string]string{"dapr.io/app-id": "orders"}, "https://kubernetes.default.svc")
+		wrong, _ := c.PodToken(t, "shop", "orders-sa", "orders-aud", map[string]string{"dapr.io/app-id": "orders"}, "https://kubernetes.default.svc")
 		_, err := sign(t, client, wrong, "shop", "orders")
 		assert.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
 	})
 	t.Run("a token of another service account cannot claim the app", func(t *testing.T) {
-		other, _ := c.workload(t, "shop", "intruder", "intruder-1", map[string]string{"dapr.io/app-id": "intruder"}, sentryID)
+		other, _ := c.PodToken(t, "shop", "intruder", "intruder-1", map[string]string{"dapr.io/app-id": "intruder"}, sentryID)
 		_, err := sign(t, client, other, "shop", "orders")
 		assert.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
 	})
 	t.Run("the legacy audience dapr.io/sentry is accepted", func(t *testing.T) {
-		legacy, _ := c.workload(t, "shop", "orders-sa", "orders-legacy", map[string]string{"dapr.io/app-id": "orders"}, "dapr.io/sentry")
+		legacy, _ := c.PodToken(t, "shop", "orders-sa", "orders-legacy", map[string]string{"dapr.io/app-id": "orders"}, "dapr.io/sentry")
 		_, err := sign(t, client, legacy, "shop", "orders")
 		require.NoError(t, err)
 	})
 	t.Run("a token whose pod is gone is denied", func(t *testing.T) {
-		gone, pod := c.workload(t, "shop", "orders-sa", "orders-gone", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
-		require.NoError(t, c.client.CoreV1().Pods("shop").Delete(cctx(t), pod.Name, metav1.DeleteOptions{}))
+		gone, pod := c.PodToken(t, "shop", "orders-sa", "orders-gone", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
+		require.NoError(t, c.Client.CoreV1().Pods("shop").Delete(cctx(t), pod.Name, metav1.DeleteOptions{}))
 		require.Eventually(t, func() bool {
 			_, err := sign(t, client, gone, "shop", "orders")
 			return status.Code(err) == codes.PermissionDenied
 		}, 30*time.Second, 200*time.Millisecond)
 	})
 	t.Run("control-plane identities are only for Sentry's namespace", func(t *testing.T) {
-		cp, _ := c.workload(t, "shop", "fake-injector", "fake-injector", map[string]string{"dapr.io/control-plane": "injector"}, sentryID)
+		cp, _ := c.PodToken(t, "shop", "fake-injector", "fake-injector", map[string]string{"dapr.io/control-plane": "injector"}, sentryID)
 		_, err := sign(t, client, cp, "shop", "dapr-injector")
 		assert.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
 	})
 	t.Run("the injector in Sentry's namespace gets its identity and webhook DNS name", func(t *testing.T) {
-		inj, _ := c.workload(t, sentryNS, "dapr-injector", "dapr-sidecar-injector-0", map[string]string{"dapr.io/control-plane": "injector"}, sentryID)
+		inj, _ := c.PodToken(t, sentryNS, "dapr-injector", "dapr-sidecar-injector-0", map[string]string{"dapr.io/control-plane": "injector"}, sentryID)
 		resp, err := sign(t, client, inj, sentryNS, "dapr-injector")
 		require.NoError(t, err)
 		leaf, _ := leafOf(t, resp)
@@ -185,13 +170,13 @@ func TestThreeSentriesStartingAtOnceAgreeOnOneRoot(t *testing.T) {
 	for _, p := range procs {
 		p.WaitReady(t)
 	}
-	anchors := c.anchors(t)
+	anchors := c.Anchors(t)
 	roots, err := parseCerts(anchors)
 	require.NoError(t, err)
 	require.Len(t, roots, 1, "exactly one root")
 
-	c.namespace(t, "shop")
-	token, _ := c.workload(t, "shop", "orders-sa", "orders-1", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
+	c.Namespace(t, "shop")
+	token, _ := c.PodToken(t, "shop", "orders-sa", "orders-1", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
 	for i, p := range procs {
 		resp, err := sign(t, p.Client(t, anchors), token, "shop", "orders")
 		require.NoError(t, err, "sentry %d", i)
@@ -226,17 +211,17 @@ func TestSentryLoadsABringYourOwnSecretAndHotReloadsANewIssuer(t *testing.T) {
 	c := newCluster(t)
 	root := testca.NewRoot(t)
 	issuer := root.Issuer(t)
-	_, err := c.client.CoreV1().Secrets(sentryNS).Create(cctx(t), &corev1.Secret{
+	_, err := c.Client.CoreV1().Secrets(sentryNS).Create(cctx(t), &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: bundleName},
 		Data:       map[string][]byte{"ca.crt": root.CertPEM(), "issuer.crt": issuer.CertPEM(), "issuer.key": issuer.KeyPEM(t)},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	p := c.startSentry(t)
-	anchors := c.anchors(t)
+	anchors := c.Anchors(t)
 	assert.Equal(t, string(root.CertPEM()), string(anchors))
 	client := p.Client(t, anchors)
-	c.namespace(t, "shop")
-	token, _ := c.workload(t, "shop", "orders-sa", "orders-1", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
+	c.Namespace(t, "shop")
+	token, _ := c.PodToken(t, "shop", "orders-sa", "orders-1", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
 
 	resp, err := sign(t, client, token, "shop", "orders")
 	require.NoError(t, err)
@@ -272,7 +257,7 @@ func TestSentryLoadsABringYourOwnSecretAndHotReloadsANewIssuer(t *testing.T) {
 	next := root.Issuer(t)
 	s := c.secret(t)
 	s.Data["issuer.crt"], s.Data["issuer.key"] = next.CertPEM(), next.KeyPEM(t)
-	_, err = c.client.CoreV1().Secrets(sentryNS).Update(cctx(t), s, metav1.UpdateOptions{})
+	_, err = c.Client.CoreV1().Secrets(sentryNS).Update(cctx(t), s, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		resp, err := sign(t, client, token, "shop", "orders")
@@ -286,7 +271,7 @@ func TestSentryLoadsABringYourOwnSecretAndHotReloadsANewIssuer(t *testing.T) {
 	t.Run("an invalid edit is refused and the current issuer keeps signing", func(t *testing.T) {
 		s := c.secret(t)
 		s.Data["issuer.key"] = testca.NewRoot(t).KeyPEM(t) // does not match issuer.crt
-		_, err := c.client.CoreV1().Secrets(sentryNS).Update(cctx(t), s, metav1.UpdateOptions{})
+		_, err := c.Client.CoreV1().Secrets(sentryNS).Update(cctx(t), s, metav1.UpdateOptions{})
 		require.NoError(t, err)
 		time.Sleep(2 * time.Second)
 		resp, err := sign(t, client, token, "shop", "orders")
@@ -300,7 +285,7 @@ func TestSentryLoadsABringYourOwnSecretAndHotReloadsANewIssuer(t *testing.T) {
 func TestSentryRefusesAPartialSecretAndLeavesItUntouched(t *testing.T) {
 	c := newCluster(t)
 	root := testca.NewRoot(t)
-	created, err := c.client.CoreV1().Secrets(sentryNS).Create(cctx(t), &corev1.Secret{
+	created, err := c.Client.CoreV1().Secrets(sentryNS).Create(cctx(t), &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: bundleName},
 		Data:       map[string][]byte{"ca.crt": root.CertPEM()},
 	}, metav1.CreateOptions{})
@@ -313,11 +298,11 @@ func TestSentryRefusesAPartialSecretAndLeavesItUntouched(t *testing.T) {
 	after := c.secret(t)
 	assert.Equal(t, created.ResourceVersion, after.ResourceVersion, "the Secret was not written")
 	assert.Equal(t, created.Data, after.Data)
-	_, err = c.client.CoreV1().ConfigMaps(sentryNS).Get(cctx(t), bundleName, metav1.GetOptions{})
+	_, err = c.Client.CoreV1().ConfigMaps(sentryNS).Get(cctx(t), bundleName, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "no ConfigMap published from a refused bundle")
 
 	require.Eventually(t, func() bool {
-		events, err := c.client.CoreV1().Events(sentryNS).List(cctx(t), metav1.ListOptions{})
+		events, err := c.Client.CoreV1().Events(sentryNS).List(cctx(t), metav1.ListOptions{})
 		require.NoError(t, err)
 		for _, e := range events.Items {
 			if e.InvolvedObject.Name == bundleName && e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, "issuer.key") {
@@ -332,9 +317,9 @@ func TestSentryAppliesDaprsystemEditsToTheNextCertificate(t *testing.T) {
 	c := newCluster(t)
 	c.configuration(t, "1h")
 	p := c.startSentry(t)
-	client := p.Client(t, c.anchors(t))
-	c.namespace(t, "shop")
-	token, _ := c.workload(t, "shop", "orders-sa", "orders-1", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
+	client := p.Client(t, c.Anchors(t))
+	c.Namespace(t, "shop")
+	token, _ := c.PodToken(t, "shop", "orders-sa", "orders-1", map[string]string{"dapr.io/app-id": "orders"}, sentryID)
 
 	lifetime := func() time.Duration {
 		resp, err := sign(t, client, token, "shop", "orders")
@@ -350,8 +335,10 @@ func TestSentryAppliesDaprsystemEditsToTheNextCertificate(t *testing.T) {
 }
 
 // configuration creates or updates daprsystem with the given TTL.
-func (c *cluster) configuration(t *testing.T, ttl string) {
+func (c *kcluster) configuration(t *testing.T, ttl string) {
 	t.Helper()
-	applyConfiguration(t, c, fmt.Sprintf(`{"apiVersion":"dapr.io/v1alpha1","kind":"Configuration","metadata":{"name":"daprsystem","namespace":%q},
-"spec":{"mtls":{"enabled":true,"workloadCertTTL":%q,"allowedClockSkew":"15m","controlPlaneTrustDomain":"cluster.local","sentryAddress":"dapr-sentry.dapr-system.svc:443"}}}`, sentryNS, ttl))
+	c.ApplyConfiguration(t, sentryNS, "daprsystem", map[string]any{"mtls": map[string]any{
+		"enabled": true, "workloadCertTTL": ttl, "allowedClockSkew": "15m",
+		"controlPlaneTrustDomain": "cluster.local", "sentryAddress": "dapr-sentry.dapr-system.svc:443",
+	}})
 }

@@ -18,4 +18,12 @@
 //		err = s.Save(b)
 //	}
 //	go s.Watch(ctx, func(nb *bundle.Bundle) { ca.SetBundle(nb) }, func(err error) { logger.Error("rejected", zap.Error(err)) })
+//
+// With Options.JWT set, two more files take part: jwt.key (the JWT-SVID
+// signing key) and jwks.json (the public key set). They follow the same
+// rules as a pair: both absent, Load returns the bundle without JWT material
+// and SaveJWT may store a generated pair; one without the other, or a key
+// that is not in the key set, is refused with an error naming the file.
+// Watch follows them with the rest, so a JWT key rotation (a second key in
+// jwks.json, then a new jwt.key) is picked up without a restart.
 package file

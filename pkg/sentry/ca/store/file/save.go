@@ -18,45 +18,63 @@ import (
 const fileMode fs.FileMode = 0o600
 
 // Save writes a newly generated bundle: the roots, the issuer chain and the
-// issuer key, each atomically (a temporary file in the same directory,
-// synced, then linked into place) with mode 0600. Missing directories are
-// made with mode 0700.
+// issuer key (and, with JWT on and b.JWT set, the JWT signing key and key
+// set), each atomically (a temporary file in the same directory, synced,
+// then linked into place) with mode 0600. Missing directories are made with
+// mode 0700.
 //
-// Save never overwrites: if any of the three files holds something it
-// returns an error wrapping ErrExists and writes nothing. A file that exists
-// but holds only white space (an unfilled mount) is replaced. If a write
-// fails half-way, the files this call created are removed again.
+// Save never overwrites: if any of the files holds something it returns an
+// error wrapping ErrExists and writes nothing. A file that exists but holds
+// only white space (an unfilled mount) is replaced. If a write fails
+// half-way, the files this call created are removed again.
 func (s *Store) Save(b *bundle.Bundle) error {
 	if b == nil || len(b.RootsPEM) == 0 || len(b.IssuerChainPEM) == 0 || len(b.IssuerKeyPEM) == 0 {
 		return errors.New("save trust bundle: the bundle has no roots, issuer or key to write")
 	}
-	contents := [3][]byte{b.RootsPEM, b.IssuerChainPEM, b.IssuerKeyPEM}
-	var replace [3]bool
-	for i, p := range s.paths {
+	paths := s.paths[:]
+	contents := [][]byte{b.RootsPEM, b.IssuerChainPEM, b.IssuerKeyPEM}
+	if b.JWT != nil && s.jwtPaths[0] != "" {
+		paths = s.allPaths()
+		contents = append(contents, b.JWT.KeyPEM, b.JWT.JWKSJSON)
+	}
+	if err := s.writeAll(paths, contents); err != nil {
+		return fmt.Errorf("save trust bundle: %w", err)
+	}
+	if s.jwtPaths[0] == "" || len(paths) == len(s.paths) {
+		b = b.WithJWT(nil)
+	}
+	s.last.Store(b)
+	return nil
+}
+
+// writeAll writes contents[i] to paths[i], all or nothing, never over a
+// file that holds something.
+func (s *Store) writeAll(paths []string, contents [][]byte) error {
+	replace := make([]bool, len(paths))
+	for i, p := range paths {
 		empty, err := emptyOrMissing(p)
 		if err != nil {
-			return fmt.Errorf("save trust bundle: %w", err)
+			return err
 		}
 		if !empty {
-			return fmt.Errorf("save trust bundle: %w: %s holds data; refusing to overwrite it", ErrExists, p)
+			return fmt.Errorf("%w: %s holds data; refusing to overwrite it", ErrExists, p)
 		}
 		_, err = os.Lstat(p)
 		replace[i] = err == nil
 	}
 	var written []string
-	for i, p := range s.paths {
+	for i, p := range paths {
 		if err := writeNew(p, contents[i], replace[i]); err != nil {
 			for _, w := range written {
 				if rmErr := os.Remove(w); rmErr != nil {
 					s.log.Error("Could not remove a half-saved trust bundle file", zap.String(tplog.KeyFile, w), zap.Error(rmErr))
 				}
 			}
-			return fmt.Errorf("save trust bundle: %w", err)
+			return err
 		}
 		written = append(written, p)
 		s.log.Info("Wrote trust bundle file", zap.String(tplog.KeyFile, p))
 	}
-	s.last.Store(b)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
+	"github.com/trustplane/trustplane/pkg/sentry/jwt"
 )
 
 // Default file names, as Dapr names them.
@@ -52,6 +53,9 @@ type Options struct {
 	Debounce time.Duration
 	// Clock times the debounce. Default: the real clock.
 	Clock clock.Clock
+	// JWT, when set, adds the JWT-SVID signing key and key set to the
+	// files the store loads, saves and watches. Default: off.
+	JWT *JWTOptions
 	// Logger receives the store's logs. Default: none.
 	Logger *zap.Logger
 }
@@ -59,6 +63,8 @@ type Options struct {
 // Store is a trust bundle kept in files. It is safe for concurrent use.
 type Store struct {
 	paths    [3]string // in bundle part order: roots, issuer, key
+	jwtPaths [2]string // jwt.key, jwks.json; empty when JWT is off
+	jwtParse jwt.ParseOptions
 	debounce time.Duration
 	clock    clock.Clock
 	log      *zap.Logger
@@ -89,6 +95,9 @@ func New(opts Options) (*Store, error) {
 	}
 	if s.paths[0] == s.paths[1] || s.paths[0] == s.paths[2] || s.paths[1] == s.paths[2] {
 		return nil, fmt.Errorf("trust bundle store: the roots, issuer and key files must differ: %s", strings.Join(s.paths[:], ", "))
+	}
+	if err := s.resolveJWT(opts.Dir, opts.JWT); err != nil {
+		return nil, err
 	}
 	if s.debounce <= 0 {
 		s.debounce = DefaultDebounce
@@ -138,6 +147,11 @@ func (e *PartialError) Is(target error) bool { return target == ErrIncomplete }
 // some do, and an error naming the file at fault (wrapping a *bundle.Error)
 // when they do not make a valid bundle. Load does not check validity
 // periods: see bundle.Verify.
+//
+// With JWT on, a valid bundle also carries the JWT material when both JWT
+// files hold something (nil when neither does: see SaveJWT); one without
+// the other is an error wrapping ErrIncomplete, and a pair that does not
+// belong together an error naming the file at fault (wrapping a *jwt.Error).
 func (s *Store) Load() (*bundle.Bundle, error) {
 	var (
 		data    [3][]byte
@@ -166,6 +180,13 @@ func (s *Store) Load() (*bundle.Bundle, error) {
 	b, err := bundle.Parse(data[0], data[1], data[2])
 	if err != nil {
 		return nil, fmt.Errorf("trust bundle file %s: %w", s.pathOf(err), err)
+	}
+	m, err := s.loadJWT()
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		b = b.WithJWT(m)
 	}
 	s.last.Store(b)
 	return b, nil

@@ -118,7 +118,7 @@ func (s *Store) reload(onChange func(*bundle.Bundle), onError func(error)) {
 // matter.
 func (s *Store) watchedNames() map[string]map[string]bool {
 	dirs := map[string]map[string]bool{}
-	for _, p := range s.paths {
+	for _, p := range s.allPaths() {
 		dir, base := filepath.Dir(p), filepath.Base(p)
 		if dirs[dir] == nil {
 			dirs[dir] = map[string]bool{}

@@ -134,6 +134,13 @@ func TestInspect(t *testing.T) {
 		assert.Equal(t, app.ExitExpiring, r.code)
 	})
 
+	t.Run("an invalid daprsystem is an error naming the field", func(t *testing.T) {
+		c.setup(t, "invalid", install{clockSkew: "soon", ca: fresh})
+		r := c.run(t, "mtls", "-n", "invalid")
+		assert.Equal(t, app.ExitError, r.code)
+		assert.Contains(t, r.stderr, "spec.mtls.allowedClockSkew")
+	})
+
 	t.Run("expiry of a namespace without a trust bundle exits 1", func(t *testing.T) {
 		c.setup(t, "empty", install{})
 		r := c.run(t, "mtls", "expiry", "-n", "empty")

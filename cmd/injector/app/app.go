@@ -3,7 +3,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,7 @@ import (
 	"github.com/go-logr/zapr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/trustplane/trustplane/pkg/cli"
 	"github.com/trustplane/trustplane/pkg/injector/server"
 	"github.com/trustplane/trustplane/pkg/injector/sidecar"
 	"github.com/trustplane/trustplane/pkg/log"
@@ -30,68 +30,21 @@ import (
 // Version is stamped at build time (-ldflags "-X .../app.Version=v1.2.3").
 var Version = "dev"
 
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
 // Main runs the injector with args and returns the process exit code.
 func Main(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer) int {
 	opts := NewOptions()
-	var runErr error
-	cmd := &cobra.Command{
-		Use:           "injector",
-		Short:         "trustplane's Dapr sidecar injector (mutating admission webhook)",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Args:          cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.Complete(cmd.Flags(), lookupEnv); err != nil {
-				return usageError{err}
+	return cli.Main(ctx, cli.Command{
+		Name:     "injector",
+		Short:    "trustplane's Dapr sidecar injector (mutating admission webhook)",
+		AddFlags: opts.AddFlags,
+		Prepare: func(fs *pflag.FlagSet) error {
+			if err := opts.Complete(fs, lookupEnv); err != nil {
+				return err
 			}
-			if err := opts.Validate(); err != nil {
-				return usageError{err}
-			}
-			runErr = Run(cmd.Context(), opts, stderr)
-			return runErr
+			return opts.Validate()
 		},
-	}
-	cmd.SetArgs(doubleDash(args))
-	cmd.SetErr(stderr)
-	cmd.SetOut(stderr)
-	opts.AddFlags(cmd.Flags())
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "injector: %v\nRun 'injector --help' for usage.\n", ue.err)
-			return exitUsage
-		}
-		if runErr == nil {
-			fmt.Fprintf(stderr, "injector: %v\n", err)
-		}
-		return exitError
-	}
-	return exitOK
-}
-
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-
-// doubleDash rewrites Dapr's single-dash long flags (-port) to --port.
-func doubleDash(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
-			a = "-" + a
-		}
-		out[i] = a
-	}
-	return out
+		Run: func(ctx context.Context) error { return Run(ctx, opts, stderr) },
+	}, args, stderr)
 }
 
 // Run starts the injector with validated options and blocks until ctx is done.
@@ -102,7 +55,7 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 		Output: zapcore.Lock(zapcore.AddSync(stderr)),
 	})
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	defer func() { _ = logger.Sync() }()
 	logger.Info(fmt.Sprintf("Starting Dapr sidecar injector -- version %s", Version))

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/trustplane/trustplane/pkg/cli"
+
 	"bytes"
 	"context"
 	"testing"
@@ -104,12 +106,12 @@ func TestMainExitCodes(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		"a missing required setting is a usage error": {wantCode: exitUsage, wantOut: "--namespace (or $NAMESPACE) is required"},
-		"an unknown flag is a usage error":            {args: []string{"--nope"}, wantCode: exitUsage, wantOut: "unknown flag"},
-		"Dapr's single-dash flags are accepted":       {args: []string{"-port", "0"}, env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i"}, wantCode: exitUsage, wantOut: "--port 0"},
+		"a missing required setting is a usage error": {wantCode: cli.ExitUsage, wantOut: "--namespace (or $NAMESPACE) is required"},
+		"an unknown flag is a usage error":            {args: []string{"--nope"}, wantCode: cli.ExitUsage, wantOut: "unknown flag"},
+		"Dapr's single-dash flags are accepted":       {args: []string{"-port", "0"}, env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i"}, wantCode: cli.ExitUsage, wantOut: "--port 0"},
 		"a kubeconfig that does not exist fails the run": {
 			args: []string{"--kubeconfig", "/nonexistent/kubeconfig"}, env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i"},
-			wantCode: exitError, wantOut: "--kubeconfig /nonexistent/kubeconfig",
+			wantCode: cli.ExitError, wantOut: "--kubeconfig /nonexistent/kubeconfig",
 		},
 	}
 	for name, tc := range tests {

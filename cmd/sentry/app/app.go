@@ -3,7 +3,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,10 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/trustplane/trustplane/pkg/cli"
 	"github.com/trustplane/trustplane/pkg/healthz"
 	"github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry"
@@ -28,66 +28,19 @@ import (
 // Version is stamped at build time (-ldflags "-X .../app.Version=v1.2.3").
 var Version = "dev"
 
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
 // Main runs sentry with args and returns the process exit code.
 func Main(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer) int {
 	opts := NewOptions()
-	var runErr error
-	cmd := &cobra.Command{
-		Use:           "sentry",
-		Short:         "trustplane's SPIFFE certificate authority (Dapr Sentry compatible)",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Args:          cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	return cli.Main(ctx, cli.Command{
+		Name:     "sentry",
+		Short:    "trustplane's SPIFFE certificate authority (Dapr Sentry compatible)",
+		AddFlags: opts.AddFlags,
+		Prepare: func(*pflag.FlagSet) error {
 			opts.Complete(lookupEnv)
-			if err := opts.Validate(); err != nil {
-				return usageError{err}
-			}
-			runErr = Run(cmd.Context(), opts, lookupEnv, stderr)
-			return runErr
+			return opts.Validate()
 		},
-	}
-	cmd.SetArgs(doubleDash(args))
-	cmd.SetErr(stderr)
-	cmd.SetOut(stderr)
-	opts.AddFlags(cmd.Flags())
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "sentry: %v\nRun 'sentry --help' for usage.\n", ue.err)
-			return exitUsage
-		}
-		if runErr == nil {
-			fmt.Fprintf(stderr, "sentry: %v\n", err)
-		}
-		return exitError
-	}
-	return exitOK
-}
-
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-
-// doubleDash rewrites Dapr's single-dash long flags (-port) to --port.
-func doubleDash(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
-			a = "-" + a
-		}
-		out[i] = a
-	}
-	return out
+		Run: func(ctx context.Context) error { return Run(ctx, opts, lookupEnv, stderr) },
+	}, args, stderr)
 }
 
 // Run starts sentry with validated options and blocks until ctx is done.
@@ -98,7 +51,7 @@ func Run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		Output: zapcore.Lock(zapcore.AddSync(stderr)),
 	})
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	defer func() { _ = logger.Sync() }()
 	logger.Info(fmt.Sprintf("Starting Dapr Sentry certificate authority -- version %s", Version))

@@ -68,10 +68,6 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-func TestDoubleDash(t *testing.T) {
-	assert.Equal(t, []string{"--port", "5", "--log-as-json", "-h", "--x"}, doubleDash([]string{"-port", "5", "-log-as-json", "-h", "--x"}))
-}
-
 func TestMain_UsageErrorsExitWith2(t *testing.T) {
 	var stderr bytes.Buffer
 	code := Main(context.Background(), []string{"--no-such-flag"}, func(string) (string, bool) { return "", false }, &stderr)

@@ -1,0 +1,336 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/trustplane/trustplane/test/envtest"
+	"github.com/trustplane/trustplane/test/testca"
+)
+
+const chartNS = "trust-system"
+
+func TestChartLints(t *testing.T) {
+	dir := t.TempDir()
+	pems := writeCA(t, dir)
+	for name, args := range map[string][]string{
+		"the defaults lint":                      nil,
+		"HA with a PrometheusRule lints":         {"--set", "global.ha.enabled=true", "--set", "prometheusRule.enabled=true"},
+		"a brought CA lints":                     pems.setFile(),
+		"workload mTLS off and no injector lint": {"--set", "global.mtls.enabled=false", "--set", "dapr_sidecar_injector.enabled=false"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			helm(t, "", append([]string{"lint", "--strict", chartDir(), "-n", chartNS}, args...)...)
+		})
+	}
+}
+
+// caFiles are a root and an issuer written as helm --set-file inputs.
+type caFiles struct{ root, cert, key string }
+
+func (c caFiles) setFile() []string {
+	return []string{
+		"--set-file", "dapr_sentry.tls.root.certPEM=" + c.root,
+		"--set-file", "dapr_sentry.tls.issuer.certPEM=" + c.cert,
+		"--set-file", "dapr_sentry.tls.issuer.keyPEM=" + c.key,
+	}
+}
+
+func writeCA(t testing.TB, dir string) caFiles {
+	t.Helper()
+	issuer := testca.NewRoot(t).Issuer(t)
+	c := caFiles{root: filepath.Join(dir, "root.pem"), cert: filepath.Join(dir, "issuer.pem"), key: filepath.Join(dir, "issuer.key")}
+	// A comment line and CRLF in the root: the bytes must survive as they are.
+	root := append([]byte("# our root\r\n"), issuer.Root.CertPEM()...)
+	require.NoError(t, os.WriteFile(c.root, root, 0o600))
+	require.NoError(t, os.WriteFile(c.cert, issuer.CertPEM(), 0o600))
+	require.NoError(t, os.WriteFile(c.key, issuer.KeyPEM(t), 0o600))
+	return c
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
+
+func TestChartTrustBundle(t *testing.T) {
+	t.Run("--set-file puts the exact bytes in the Secret and the root in the ConfigMap", func(t *testing.T) {
+		ca := writeCA(t, t.TempDir())
+		r := template(t, chartNS, ca.setFile()...)
+		s := r[key("Secret", "dapr-trust-bundle")]
+		require.NotNil(t, s)
+		data, _, _ := unstructured.NestedStringMap(s.Object, "data")
+		for k, file := range map[string]string{"ca.crt": ca.root, "issuer.crt": ca.cert, "issuer.key": ca.key} {
+			got, err := base64.StdEncoding.DecodeString(data[k])
+			require.NoError(t, err, k)
+			assert.Equal(t, readFile(t, file), got, k)
+		}
+		cm := get[corev1.ConfigMap](t, r, "ConfigMap", "dapr-trust-bundle")
+		assert.Equal(t, string(readFile(t, ca.root)), cm.Data["ca.crt"])
+		assert.Equal(t, "keep", s.GetAnnotations()["helm.sh/resource-policy"], "the CA survives upgrade and uninstall")
+	})
+	t.Run("without certificates the Secret and the ConfigMap are empty, for Sentry to fill", func(t *testing.T) {
+		r := template(t, chartNS)
+		s := get[corev1.Secret](t, r, "Secret", "dapr-trust-bundle")
+		assert.Empty(t, s.Data)
+		assert.Equal(t, "keep", s.Annotations["helm.sh/resource-policy"])
+		assert.Empty(t, get[corev1.ConfigMap](t, r, "ConfigMap", "dapr-trust-bundle").Data)
+	})
+	t.Run("a partial CA is refused", func(t *testing.T) {
+		ca := writeCA(t, t.TempDir())
+		out, err := run(t, "", tool(t, "helm"), "template", "x", chartDir(), "--set-file", "dapr_sentry.tls.root.certPEM="+ca.root)
+		require.Error(t, err)
+		assert.Contains(t, out, "set all three")
+	})
+}
+
+func TestChartSchemaRejectsTypos(t *testing.T) {
+	for name, set := range map[string]string{
+		"a misspelt top-level key":       "dapr_sentri.replicaCount=2",
+		"a misspelt nested key":          "global.mtls.workloadCertTtl=1h",
+		"a misspelt key in a deep map":   "dapr_sidecar_injector.webhook.failurePolicyy=Fail",
+		"a value of the wrong type":      "global.ha.enabled=maybe",
+		"an unknown failure policy":      "dapr_sidecar_injector.webhook.failurePolicy=Sometimes",
+		"a duration that does not parse": "global.mtls.workloadCertTTL=one-day",
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := run(t, "", tool(t, "helm"), "template", "x", chartDir(), "--set", set)
+			require.Error(t, err, out)
+			assert.Contains(t, out, "values don't meet the specifications of the schema")
+		})
+	}
+}
+
+func TestChartHighAvailability(t *testing.T) {
+	t.Run("HA runs three replicas spread by anti-affinity, each Deployment with a PDB", func(t *testing.T) {
+		r := template(t, chartNS, "--set", "global.ha.enabled=true")
+		for deploy, pdb := range map[string]string{"dapr-sentry": "dapr-sentry-budget", "dapr-sidecar-injector": "dapr-sidecar-injector-disruption-budget"} {
+			d := get[appsv1.Deployment](t, r, "Deployment", deploy)
+			assert.Equal(t, int32(3), *d.Spec.Replicas, deploy)
+			require.NotNil(t, d.Spec.Template.Spec.Affinity, deploy)
+			terms := d.Spec.Template.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+			require.Len(t, terms, 1, deploy)
+			assert.Equal(t, deploy, terms[0].PodAffinityTerm.LabelSelector.MatchLabels["app"])
+			b := get[policyv1.PodDisruptionBudget](t, r, "PodDisruptionBudget", pdb)
+			assert.Equal(t, "25%", b.Spec.MaxUnavailable.String(), pdb)
+			assert.Equal(t, map[string]string{"app": deploy}, b.Spec.Selector.MatchLabels)
+			assert.Equal(t, d.Spec.Template.Labels["app"], b.Spec.Selector.MatchLabels["app"], "the PDB selects the pods")
+		}
+	})
+	t.Run("without HA one replica each and no PDB", func(t *testing.T) {
+		r := template(t, chartNS)
+		for _, deploy := range []string{"dapr-sentry", "dapr-sidecar-injector"} {
+			d := get[appsv1.Deployment](t, r, "Deployment", deploy)
+			assert.Equal(t, int32(1), *d.Spec.Replicas)
+			assert.Nil(t, d.Spec.Template.Spec.Affinity)
+		}
+		for k := range r {
+			assert.False(t, strings.HasPrefix(k, "PodDisruptionBudget/"), k)
+		}
+	})
+	t.Run("minimumAvailable replaces maxUnavailable", func(t *testing.T) {
+		r := template(t, chartNS, "--set", "global.ha.enabled=true", "--set", "global.ha.disruption.minimumAvailable=2")
+		b := get[policyv1.PodDisruptionBudget](t, r, "PodDisruptionBudget", "dapr-sentry-budget")
+		assert.Equal(t, "2", b.Spec.MinAvailable.String())
+		assert.Nil(t, b.Spec.MaxUnavailable)
+	})
+}
+
+func TestChartMTLS(t *testing.T) {
+	t.Run("daprsystem carries global.mtls", func(t *testing.T) {
+		r := template(t, chartNS, "--set", "global.mtls.enabled=false", "--set", "global.mtls.workloadCertTTL=2h", "--set", "global.mtls.allowedClockSkew=5m")
+		mtls, _, _ := unstructured.NestedMap(r[key("Configuration", "daprsystem")].Object, "spec", "mtls")
+		assert.Equal(t, false, mtls["enabled"])
+		assert.Equal(t, "2h", mtls["workloadCertTTL"])
+		assert.Equal(t, "5m", mtls["allowedClockSkew"])
+		assert.Equal(t, "dapr-sentry."+chartNS+".svc:443", mtls["sentryAddress"])
+	})
+	t.Run("workload mTLS off leaves the control plane's own mTLS as it is", func(t *testing.T) {
+		on, off := template(t, chartNS), template(t, chartNS, "--set", "global.mtls.enabled=false")
+		for _, deploy := range []string{"dapr-sentry", "dapr-sidecar-injector"} {
+			assert.Equal(t, get[appsv1.Deployment](t, on, "Deployment", deploy).Spec, get[appsv1.Deployment](t, off, "Deployment", deploy).Spec, deploy)
+		}
+	})
+}
+
+func TestChartWorkloads(t *testing.T) {
+	r := template(t, chartNS, "--set", "global.tag=9.9.9", "--set", "dapr_sidecar_injector.image.name=registry.example/daprd", "--set", "dapr_sidecar_injector.image.tag=1.2.3")
+	sentry := get[appsv1.Deployment](t, r, "Deployment", "dapr-sentry")
+	injector := get[appsv1.Deployment](t, r, "Deployment", "dapr-sidecar-injector")
+
+	t.Run("images and tags come from the values", func(t *testing.T) {
+		assert.Equal(t, "ghcr.io/trustplane/sentry:9.9.9", sentry.Spec.Template.Spec.Containers[0].Image)
+		assert.Equal(t, "ghcr.io/trustplane/injector:9.9.9", injector.Spec.Template.Spec.Containers[0].Image)
+		assert.Equal(t, "registry.example/daprd:1.2.3", envValue(&injector.Spec.Template.Spec.Containers[0], "SIDECAR_IMAGE"))
+	})
+	for _, d := range []*appsv1.Deployment{sentry, injector} {
+		t.Run(d.Name+" runs as non-root with probes, resources and Prometheus annotations", func(t *testing.T) {
+			pod := d.Spec.Template
+			require.Len(t, pod.Spec.Containers, 1)
+			c := pod.Spec.Containers[0]
+			assert.True(t, *pod.Spec.SecurityContext.RunAsNonRoot)
+			assert.True(t, *c.SecurityContext.RunAsNonRoot)
+			assert.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
+			assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
+			assert.Equal(t, []corev1.Capability{"ALL"}, c.SecurityContext.Capabilities.Drop)
+			assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+			assert.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+			assert.Equal(t, "healthz", c.LivenessProbe.HTTPGet.Port.String())
+			assert.NotEmpty(t, c.Resources.Requests)
+			assert.Equal(t, "true", pod.Annotations["prometheus.io/scrape"])
+			assert.Equal(t, "9090", pod.Annotations["prometheus.io/port"])
+			assert.Equal(t, "9090", flagValue(c.Args, "--metrics-port"))
+			assert.Equal(t, int32(9090), containerPort(&c, "metrics"))
+			assert.Equal(t, flagValue(c.Args, "--healthz-port"), strconv.Itoa(int(containerPort(&c, "healthz"))))
+		})
+	}
+	t.Run("the Services map 443 to the gRPC and webhook ports", func(t *testing.T) {
+		s := get[corev1.Service](t, r, "Service", "dapr-sentry")
+		assert.Equal(t, int32(443), s.Spec.Ports[0].Port)
+		assert.Equal(t, "grpc", s.Spec.Ports[0].TargetPort.String())
+		assert.Equal(t, "tls", *s.Spec.Ports[0].AppProtocol)
+		assert.Equal(t, int32(50001), containerPort(&sentry.Spec.Template.Spec.Containers[0], "grpc"))
+		i := get[corev1.Service](t, r, "Service", "dapr-sidecar-injector")
+		assert.Equal(t, int32(443), i.Spec.Ports[0].Port)
+		assert.Equal(t, "https", i.Spec.Ports[0].TargetPort.String())
+		assert.Equal(t, int32(4000), containerPort(&injector.Spec.Template.Spec.Containers[0], "https"))
+	})
+	t.Run("metrics off removes ports, flags and annotations", func(t *testing.T) {
+		off := template(t, chartNS, "--set", "global.prometheus.enabled=false")
+		d := get[appsv1.Deployment](t, off, "Deployment", "dapr-sentry")
+		assert.Contains(t, d.Spec.Template.Spec.Containers[0].Args, "--enable-metrics=false")
+		assert.NotContains(t, d.Spec.Template.Annotations, "prometheus.io/scrape")
+		assert.Len(t, get[corev1.Service](t, off, "Service", "dapr-sentry").Spec.Ports, 1)
+	})
+	t.Run("the PrometheusRule alerts on expiry and signing failures", func(t *testing.T) {
+		on := template(t, chartNS, "--set", "prometheusRule.enabled=true")
+		rule, ok := on[key("PrometheusRule", "dapr-sentry")]
+		require.True(t, ok)
+		b, err := yaml.Marshal(rule.Object)
+		require.NoError(t, err)
+		for _, m := range []string{"dapr_sentry_rootcert_expiry_timestamp", "dapr_sentry_issuercert_expiry_timestamp", "dapr_sentry_cert_expiry_warnings_total", "dapr_sentry_cert_sign_failure_total"} {
+			assert.Contains(t, string(b), m)
+		}
+		assert.NotContains(t, r, key("PrometheusRule", "dapr-sentry"), "off by default")
+	})
+}
+
+func TestChartMatchesConfig(t *testing.T) {
+	r := template(t, chartNS)
+	t.Run("the RBAC is exactly config/rbac's, in the release namespace", func(t *testing.T) {
+		for _, file := range []string{"sentry.yaml", "injector.yaml"} {
+			data := readFile(t, filepath.Join(envtest.RepoRoot(), "config", "rbac", file))
+			for _, doc := range strings.Split(string(data), "\n---\n") {
+				var meta metav1.PartialObjectMetadata
+				require.NoError(t, yaml.Unmarshal([]byte(doc), &meta))
+				switch meta.Kind {
+				case "ClusterRole":
+					var want rbacv1.ClusterRole
+					require.NoError(t, yaml.Unmarshal([]byte(doc), &want))
+					assert.Equal(t, want.Rules, get[rbacv1.ClusterRole](t, r, meta.Kind, meta.Name).Rules, meta.Name)
+				case "Role":
+					var want rbacv1.Role
+					require.NoError(t, yaml.Unmarshal([]byte(doc), &want))
+					got := get[rbacv1.Role](t, r, meta.Kind, meta.Name)
+					assert.Equal(t, want.Rules, got.Rules, meta.Name)
+					assert.Equal(t, chartNS, got.Namespace)
+				case "ClusterRoleBinding":
+					var want rbacv1.ClusterRoleBinding
+					require.NoError(t, yaml.Unmarshal([]byte(doc), &want))
+					got := get[rbacv1.ClusterRoleBinding](t, r, meta.Kind, meta.Name)
+					assert.Equal(t, want.RoleRef, got.RoleRef)
+					assert.Equal(t, inNamespace(want.Subjects), got.Subjects)
+				case "RoleBinding":
+					var want rbacv1.RoleBinding
+					require.NoError(t, yaml.Unmarshal([]byte(doc), &want))
+					got := get[rbacv1.RoleBinding](t, r, meta.Kind, meta.Name)
+					assert.Equal(t, want.RoleRef, got.RoleRef)
+					assert.Equal(t, inNamespace(want.Subjects), got.Subjects)
+				default:
+					t.Fatalf("unexpected %s in %s", meta.Kind, file)
+				}
+			}
+		}
+		for _, sa := range []string{"dapr-sentry", "dapr-injector"} {
+			get[corev1.ServiceAccount](t, r, "ServiceAccount", sa)
+		}
+	})
+	t.Run("the webhook is config/webhook's, in the release namespace, without a caBundle", func(t *testing.T) {
+		var want admissionregistrationv1.MutatingWebhookConfiguration
+		require.NoError(t, yaml.UnmarshalStrict(readFile(t, filepath.Join(envtest.RepoRoot(), "config", "webhook", "mutating.yaml")), &want))
+		want.Webhooks[0].ClientConfig.Service.Namespace = chartNS
+		sel := want.Webhooks[0].NamespaceSelector.MatchExpressions[0].Values
+		sel[slices.Index(sel, "dapr-system")] = chartNS
+		got := get[admissionregistrationv1.MutatingWebhookConfiguration](t, r, "MutatingWebhookConfiguration", "dapr-sidecar-injector")
+		assert.Equal(t, want.Webhooks, got.Webhooks)
+		assert.Empty(t, got.Webhooks[0].ClientConfig.CABundle)
+	})
+	t.Run("the chart's CRDs are config/crd/bases's (make generate keeps them equal)", func(t *testing.T) {
+		src, err := filepath.Glob(filepath.Join(envtest.RepoRoot(), "config", "crd", "bases", "*.yaml"))
+		require.NoError(t, err)
+		dst, err := filepath.Glob(filepath.Join(chartDir(), "crds", "*.yaml"))
+		require.NoError(t, err)
+		require.Len(t, dst, len(src))
+		for _, f := range src {
+			assert.Equal(t, readFile(t, f), readFile(t, filepath.Join(chartDir(), "crds", filepath.Base(f))), f)
+		}
+		assert.Contains(t, r, key("CustomResourceDefinition", "configurations.dapr.io"))
+	})
+}
+
+func inNamespace(subjects []rbacv1.Subject) []rbacv1.Subject {
+	out := slices.Clone(subjects)
+	for i := range out {
+		out[i].Namespace = chartNS
+	}
+	return out
+}
+
+func envValue(c *corev1.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// flagValue is the value after the last occurrence of flag in args.
+func flagValue(args []string, flag string) string {
+	v := ""
+	for i, a := range args {
+		if a == flag && i+1 < len(args) {
+			v = args[i+1]
+		} else if strings.HasPrefix(a, flag+"=") {
+			v = strings.TrimPrefix(a, flag+"=")
+		}
+	}
+	return v
+}
+
+func containerPort(c *corev1.Container, name string) int32 {
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p.ContainerPort
+		}
+	}
+	return 0
+}

@@ -42,7 +42,7 @@ func Parse(rootsPEM, issuerPEM, keyPEM []byte) (*Bundle, error) {
 		return nil, partErr(PartIssuer, "%w: %s is a root; the issuer must be a separate CA certificate signed by a root in the roots file",
 			ErrSelfSignedIssuer, describe(0, certs[0]))
 	}
-	key, err := parseKey(keyPEM)
+	key, err := ParseKey(keyPEM)
 	if err != nil {
 		return nil, &Error{Part: PartKey, Err: err}
 	}
@@ -87,8 +87,12 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// parseKey reads the one private key of data.
-func parseKey(data []byte) (crypto.Signer, error) {
+// ParseKey reads the one private key of a PEM file: PKCS#8 ("PRIVATE
+// KEY"), SEC1 ("EC PRIVATE KEY"; an "EC PARAMETERS" block beside it is
+// skipped) or PKCS#1 ("RSA PRIVATE KEY"), holding an ECDSA, RSA or Ed25519
+// key. Encrypted keys, other blocks and several keys are refused with an
+// error wrapping ErrMalformed.
+func ParseKey(data []byte) (crypto.Signer, error) {
 	var (
 		key   any
 		found int
@@ -125,7 +129,7 @@ func parseKey(data []byte) (crypto.Signer, error) {
 	case found == 0:
 		return nil, fmt.Errorf("%w: no PEM private key block found", ErrMalformed)
 	case found > 1:
-		return nil, fmt.Errorf("%w: %d private keys found; the file must hold only the issuer's key", ErrMalformed, found)
+		return nil, fmt.Errorf("%w: %d private keys found; the file must hold exactly one key", ErrMalformed, found)
 	}
 	switch k := key.(type) {
 	case *ecdsa.PrivateKey:

@@ -56,6 +56,20 @@
 // Warning Event, not returned: Sentry can sign without it, and Watch tries
 // again on the next change.
 //
+// # JWT-SVID material
+//
+// With Options.JWT set, the Secret's keys jwt.key (the JWT signing key) and
+// jwks.json (the public key set) take part as a pair, with the CA's rules:
+// both absent, Load returns the bundle without JWT material and SaveJWT may
+// add a generated pair (with the Secret's resourceVersion as a
+// precondition, never over a key that holds something); one without the
+// other, or a key that is not in the key set, is refused with an error and a
+// Warning Event naming the key, and nothing is written. The public key set
+// is published as the ConfigMap's jwks.json, which only Sentry writes: it
+// follows the Secret's key set, so a rotation (a second key in the Secret's
+// jwks.json, then a new jwt.key) is published before the new key signs.
+// The ConfigMap's jwks.json is never deleted.
+//
 // # Watch
 //
 // Watch runs one informer for the Secret and one for the ConfigMap, each

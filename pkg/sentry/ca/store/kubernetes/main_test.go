@@ -20,6 +20,7 @@ func TestAgainstAPIServer(t *testing.T) {
 	userConfig, _ := env.User(t, userName)
 	scenarios := storeScenarios()
 	maps.Copy(scenarios, watchScenarios())
+	maps.Copy(scenarios, jwtScenarios())
 	limited := maps.Clone(scenarios)
 	maps.Copy(limited, rbacScenarios())
 	for identity, set := range map[string]map[string]func(*testing.T, *fixture){

@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,7 +57,7 @@ func (s *Store) Save(b *bundle.Bundle) error {
 		if err != nil {
 			return fmt.Errorf("save trust bundle: get Secret %s in namespace %s: %w", s.secretName, s.ns, err)
 		}
-		if held := s.held(cur); len(held) > 0 {
+		if held := s.held(cur, b); len(held) > 0 {
 			return fmt.Errorf("save trust bundle: %w: Secret %s in namespace %s holds %s; refusing to overwrite it",
 				ErrExists, s.secretName, s.ns, strings.Join(held, ", "))
 		}
@@ -66,9 +65,7 @@ func (s *Store) Save(b *bundle.Bundle) error {
 		if upd.Data == nil {
 			upd.Data = map[string][]byte{}
 		}
-		for i, v := range parts(b) {
-			upd.Data[s.keys[i]] = v
-		}
+		s.fill(upd.Data, b)
 		updated, err := secrets.Update(ctx, upd, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			s.log.Info("The trust bundle Secret changed while it was being filled; reading it again")
@@ -87,19 +84,21 @@ func (s *Store) Save(b *bundle.Bundle) error {
 // saved remembers a bundle just written and publishes its roots.
 func (s *Store) saved(ctx context.Context, b *bundle.Bundle, sec *corev1.Secret) {
 	s.setSecretRV(sec.ResourceVersion)
+	if !s.jwtOn() {
+		b = b.WithJWT(nil)
+	}
 	s.last.Store(b)
-	s.syncConfigMap(ctx, sec, b.RootsPEM)
+	s.publishAll(ctx, sec, b)
 }
 
-// held returns the bundle keys of sec that hold something.
-func (s *Store) held(sec *corev1.Secret) []string {
-	var held []string
-	for _, k := range s.keys {
-		if len(bytes.TrimSpace(sec.Data[k])) > 0 {
-			held = append(held, k)
-		}
+// held returns the keys of sec that Saving b would write and that hold
+// something.
+func (s *Store) held(sec *corev1.Secret, b *bundle.Bundle) []string {
+	keys := s.keys[:]
+	if b.JWT != nil && s.jwtOn() {
+		keys = append(keys, s.jwtKeys[:]...)
 	}
-	return held
+	return heldKeys(sec, keys)
 }
 
 func (s *Store) newSecret(b *bundle.Bundle) *corev1.Secret {
@@ -108,13 +107,17 @@ func (s *Store) newSecret(b *bundle.Bundle) *corev1.Secret {
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{},
 	}
-	for i, v := range parts(b) {
-		sec.Data[s.keys[i]] = v
-	}
+	s.fill(sec.Data, b)
 	return sec
 }
 
-// parts returns the three values to store, in key order.
-func parts(b *bundle.Bundle) [3][]byte {
-	return [3][]byte{b.RootsPEM, b.IssuerChainPEM, b.IssuerKeyPEM}
+// fill puts b's values into a Secret's data: the three X.509 values and,
+// with JWT on and b.JWT set, the two JWT ones.
+func (s *Store) fill(data map[string][]byte, b *bundle.Bundle) {
+	for i, v := range [3][]byte{b.RootsPEM, b.IssuerChainPEM, b.IssuerKeyPEM} {
+		data[s.keys[i]] = v
+	}
+	if b.JWT != nil && s.jwtOn() {
+		data[s.jwtKeys[0]], data[s.jwtKeys[1]] = b.JWT.KeyPEM, b.JWT.JWKSJSON
+	}
 }

@@ -20,6 +20,7 @@ import (
 
 	tplog "github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
+	"github.com/trustplane/trustplane/pkg/sentry/jwt"
 )
 
 // Defaults, as Dapr names the objects and keys.
@@ -72,6 +73,10 @@ type Options struct {
 	// Timeout bounds the API calls of one Load, Save or watch event.
 	// Default DefaultTimeout.
 	Timeout time.Duration
+	// JWT, when set, adds the JWT-SVID signing key and key set to the
+	// Secret keys the store loads, saves and watches, and publishes the key
+	// set in the ConfigMap. Default: off.
+	JWT *JWTOptions
 	// Logger receives the store's logs. Default: none.
 	Logger *zap.Logger
 }
@@ -84,6 +89,8 @@ type Store struct {
 	secretName string
 	cmName     string
 	keys       [3]string // in bundle part order: roots, issuer, key
+	jwtKeys    [2]string // jwt.key, jwks.json; empty when JWT is off
+	jwtParse   jwt.ParseOptions
 	recorder   record.EventRecorder
 	timeout    time.Duration
 	log        *zap.Logger
@@ -133,6 +140,9 @@ func New(opts Options) (*Store, error) {
 	if s.keys[0] == s.keys[1] || s.keys[0] == s.keys[2] || s.keys[1] == s.keys[2] {
 		return nil, fmt.Errorf("trust bundle store: the roots, issuer and key keys must differ: %s", strings.Join(s.keys[:], ", "))
 	}
+	if err := s.resolveJWT(opts.JWT); err != nil {
+		return nil, err
+	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -165,6 +175,12 @@ func (s *Store) Keys() (roots, issuer, key string) { return s.keys[0], s.keys[1]
 // replaces nothing a user wrote (see the package documentation); a
 // ConfigMap problem is logged and reported, not returned. Load does not
 // check validity periods: see bundle.Verify.
+//
+// With JWT on, a valid bundle also carries the JWT material when both JWT
+// keys hold something (nil when neither does: see SaveJWT), and its public
+// key set is published to the ConfigMap; one key without the other is an
+// error wrapping ErrIncomplete, a pair that does not belong together one
+// wrapping ErrInvalid, both naming the key.
 func (s *Store) Load() (*bundle.Bundle, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
@@ -189,7 +205,7 @@ func (s *Store) load(ctx context.Context) (*bundle.Bundle, error) {
 		return nil, err
 	}
 	s.last.Store(b)
-	s.syncConfigMap(ctx, sec, b.RootsPEM)
+	s.publishAll(ctx, sec, b)
 	return b, nil
 }
 
@@ -219,6 +235,13 @@ func (s *Store) parse(sec *corev1.Secret) (*bundle.Bundle, error) {
 	b, err := bundle.Parse(data[0], data[1], data[2])
 	if err != nil {
 		return nil, &InvalidError{Namespace: s.ns, Secret: s.secretName, Key: s.keyOf(err), Err: err, keys: s.keys}
+	}
+	m, err := s.parseJWT(sec)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		b = b.WithJWT(m)
 	}
 	return b, nil
 }

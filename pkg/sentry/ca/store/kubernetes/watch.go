@@ -182,5 +182,5 @@ func (w *watcher) configMapChanged(obj any) {
 		s.log.Debug("Not publishing trust anchors: the Secret holds no valid bundle", zap.Error(err))
 		return
 	}
-	s.syncConfigMap(ctx, sec, b.RootsPEM)
+	s.publishAll(ctx, sec, b)
 }

@@ -51,6 +51,9 @@ type Options struct {
 	Listener net.Listener
 	// ListenAddress is host:port, for example ":50001".
 	ListenAddress string
+	// JWT signs JWT-SVIDs beside each certificate. Default: none (the
+	// response carries no JWT, whatever audiences are asked for).
+	JWT JWTIssuer
 	// Metrics records requests. Required.
 	Metrics *metrics.Metrics
 	// Logger is scoped by the caller. Default: no logging.

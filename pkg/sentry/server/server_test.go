@@ -59,7 +59,7 @@ type harness struct {
 
 // newHarness serves the CA in-process over real TLS, with a granting fake
 // validator as the default and a fake clock.
-func newHarness(t *testing.T, val *fake.Validator) *harness {
+func newHarness(t *testing.T, val *fake.Validator, mods ...func(*server.Options)) *harness {
 	t.Helper()
 	clk := clocktesting.NewFakeClock(start)
 	b, err := bundle.Generate(bundle.GenerateOptions{TrustDomain: cpTD, Namespace: "dapr-system", Now: start, AllowedClockSkew: time.Minute})
@@ -90,7 +90,7 @@ func newHarness(t *testing.T, val *fake.Validator) *harness {
 	m := metrics.New(prometheus.NewRegistry())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv, err := server.New(server.Options{
+	opts := server.Options{
 		Authority:  authority,
 		Validators: func() *validator.Set { return set },
 		Issuance: func() server.Issuance {
@@ -102,7 +102,11 @@ func newHarness(t *testing.T, val *fake.Validator) *harness {
 		Listener:                ln,
 		Metrics:                 m,
 		Logger:                  zap.New(core),
-	})
+	}
+	for _, mod := range mods {
+		mod(&opts)
+	}
+	srv, err := server.New(opts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

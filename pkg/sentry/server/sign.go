@@ -71,6 +71,9 @@ func (s *service) sign(ctx context.Context, req *sentryv1.SignCertificateRequest
 	if err != nil {
 		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidCSR, "invalid certificate signing request", err)
 	}
+	if err := s.checkJWTAudiences(req); err != nil {
+		return nil, err
+	}
 	iss := s.opts.Issuance()
 	issued, err := s.opts.Authority.SignWorkload(ctx, ca.SignRequest{
 		PublicKey:    csr.PublicKey,
@@ -88,11 +91,15 @@ func (s *service) sign(ctx context.Context, req *sentryv1.SignCertificateRequest
 		ce.Write(zap.String(log.KeySPIFFEID, id.String()), zap.String(log.KeySerial, issued.Serial),
 			zap.Time(log.KeyNotAfter, issued.NotAfter), zap.String(log.KeyValidator, string(name)))
 	}
-	return &sentryv1.SignCertificateResponse{
+	resp := &sentryv1.SignCertificateResponse{
 		WorkloadCertificate:    issued.ChainPEM,
 		TrustChainCertificates: [][]byte{issued.TrustAnchorsPEM},
 		ValidUntil:             timestamppb.New(issued.NotAfter),
-	}, nil
+	}
+	if err := s.addJWTs(resp, req, id, issued, iss); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // validatorName decodes the wire enum.

@@ -1,0 +1,134 @@
+package anchors
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	store "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+)
+
+const (
+	rootsA = "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n"
+	rootsB = rootsA + "-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n"
+)
+
+func pod(ns, name, enabled string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{AnnotationEnabled: enabled}}}
+}
+
+func start(t *testing.T, client *fake.Clientset) *Distributor {
+	t.Helper()
+	d, err := New(Options{Client: client, SentryNamespace: "dapr-system"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return d
+}
+
+func anchorsOf(t *testing.T, client *fake.Clientset, ns string) func() string {
+	return func() string {
+		cm, err := client.CoreV1().ConfigMaps(ns).Get(t.Context(), ConfigMapName, metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		return cm.Data[RootsKey]
+	}
+}
+
+func eventually(t *testing.T, want string, got func() string, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return got() == want }, 5*time.Second, 10*time.Millisecond, msg)
+}
+
+func TestDistributor(t *testing.T) {
+	tests := map[string]func(t *testing.T){
+		"a namespace with a Dapr pod gets the roots and follows every change": func(t *testing.T) {
+			client := fake.NewClientset(pod("shop", "orders", "true"))
+			d := start(t, client)
+			d.SetRoots([]byte(rootsA))
+			eventually(t, rootsA, anchorsOf(t, client, "shop"), "the roots are published")
+			d.SetRoots([]byte(rootsB))
+			eventually(t, rootsB, anchorsOf(t, client, "shop"), "the new roots replace the old")
+			cm, err := client.CoreV1().ConfigMaps("shop").Get(t.Context(), ConfigMapName, metav1.GetOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, ManagedBy, cm.Labels[LabelManagedBy])
+			assert.Equal(t, RootsSHA256([]byte(rootsB)), cm.Annotations[store.AnnotationRootsSHA256])
+		},
+		"a namespace whose first Dapr pod arrives later is served then": func(t *testing.T) {
+			client := fake.NewClientset()
+			d := start(t, client)
+			d.SetRoots([]byte(rootsA))
+			_, err := client.CoreV1().Pods("late").Create(t.Context(), pod("late", "p", "yes"), metav1.CreateOptions{})
+			require.NoError(t, err)
+			eventually(t, rootsA, anchorsOf(t, client, "late"), "the late namespace is served")
+		},
+		"namespaces without Dapr pods and Sentry's own namespace are not written": func(t *testing.T) {
+			client := fake.NewClientset(pod("plain", "p", "false"), pod("dapr-system", "s", "true"), pod("shop", "o", "1"))
+			d := start(t, client)
+			d.SetRoots([]byte(rootsA))
+			eventually(t, rootsA, anchorsOf(t, client, "shop"), "the Dapr namespace is served")
+			assert.Empty(t, anchorsOf(t, client, "plain")(), "a namespace without Dapr pods gets nothing")
+			assert.Empty(t, anchorsOf(t, client, "dapr-system")(), "Sentry's namespace is the store's")
+		},
+		"a ConfigMap Sentry did not make is left alone": func(t *testing.T) {
+			theirs := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: ConfigMapName}, Data: map[string]string{RootsKey: "mine"}}
+			client := fake.NewClientset(pod("shop", "o", "true"), pod("other", "o", "true"), theirs)
+			d := start(t, client)
+			d.SetRoots([]byte(rootsA))
+			eventually(t, rootsA, anchorsOf(t, client, "other"), "the other namespace is served")
+			assert.Equal(t, "mine", anchorsOf(t, client, "shop")())
+		},
+		"a ConfigMap edited or deleted by someone is restored": func(t *testing.T) {
+			client := fake.NewClientset(pod("shop", "o", "true"))
+			d := start(t, client)
+			d.SetRoots([]byte(rootsA))
+			eventually(t, rootsA, anchorsOf(t, client, "shop"), "published")
+			cm, err := client.CoreV1().ConfigMaps("shop").Get(t.Context(), ConfigMapName, metav1.GetOptions{})
+			require.NoError(t, err)
+			cm.Data[RootsKey] = "tampered"
+			_, err = client.CoreV1().ConfigMaps("shop").Update(t.Context(), cm, metav1.UpdateOptions{})
+			require.NoError(t, err)
+			eventually(t, rootsA, anchorsOf(t, client, "shop"), "an edit is undone")
+			require.NoError(t, client.CoreV1().ConfigMaps("shop").Delete(t.Context(), ConfigMapName, metav1.DeleteOptions{}))
+			eventually(t, rootsA, anchorsOf(t, client, "shop"), "a deletion is undone")
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, tc)
+	}
+}
+
+func TestOptedIn(t *testing.T) {
+	tests := map[string]struct {
+		ann  map[string]string
+		want bool
+	}{
+		"true is opted in":            {map[string]string{AnnotationEnabled: "true"}, true},
+		"yes in capitals is opted in": {map[string]string{AnnotationEnabled: " YES "}, true},
+		"false is not":                {map[string]string{AnnotationEnabled: "false"}, false},
+		"no annotation is not":        {nil, false},
+		"garbage is not opted in":     {map[string]string{AnnotationEnabled: "maybe"}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.want, OptedIn(tc.ann)) })
+	}
+}
+
+func TestNewRequiresClientAndNamespace(t *testing.T) {
+	_, err := New(Options{SentryNamespace: "x"})
+	require.Error(t, err)
+	_, err = New(Options{Client: fake.NewClientset()})
+	require.Error(t, err)
+}

@@ -61,6 +61,15 @@ type PlatformValidator interface {
 	Ready() bool
 }
 
+// AnchorsPublisher publishes the trust anchors beyond the store, such as
+// pkg/sentry/anchors in every namespace of Dapr pods (Kubernetes mode).
+type AnchorsPublisher interface {
+	// SetRoots sets the PEM roots to publish; it must not block.
+	SetRoots(roots []byte)
+	// Start publishes until ctx is done.
+	Start(ctx context.Context) error
+}
+
 // Options configures New.
 type Options struct {
 	// TrustDomain is the control-plane trust domain. Required.
@@ -74,12 +83,18 @@ type Options struct {
 	// Platform is the environment's validator (Kubernetes mode); nil
 	// self-hosted.
 	Platform PlatformValidator
+	// Anchors publishes every root of the bundle in force to the workloads'
+	// namespaces (Kubernetes mode); nil publishes nothing beyond the store.
+	Anchors AnchorsPublisher
 	// OnBundleRejected is told of every stored bundle Sentry refuses, for
 	// example to emit a Kubernetes Event. Optional.
 	OnBundleRejected func(error)
 	// OnExpiryWarning is told of every hourly expiry warning about a root or
 	// the issuer, for example to emit a Kubernetes Event. Optional.
 	OnExpiryWarning func(expiry.Warning)
+	// JWT turns on JWT-SVID issuance (and, with JWT.OIDC, the discovery
+	// server). Default: off.
+	JWT *JWTOptions
 	// GRPCListener or GRPCAddress is where the CA is served.
 	GRPCListener net.Listener
 	GRPCAddress  string
@@ -107,6 +122,9 @@ type Sentry struct {
 func New(opts Options) (*Sentry, error) {
 	if opts.TrustDomain.IsZero() || opts.Store == nil || opts.Config == nil {
 		return nil, errors.New("sentry: TrustDomain, Store and Config are required")
+	}
+	if err := opts.checkJWT(); err != nil {
+		return nil, err
 	}
 	id, err := spiffe.SentryID(opts.TrustDomain, opts.Namespace)
 	if err != nil {
@@ -137,12 +155,27 @@ func (s *Sentry) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if b, err = s.ensureJWT(b); err != nil {
+		return err
+	}
 	s.observeBundle(b)
 	authority, err := ca.New(ca.Options{Bundle: b, Clock: s.opts.Clock})
 	if err != nil {
 		return fmt.Errorf("sentry: %w", err)
 	}
+	if s.opts.Anchors != nil {
+		s.opts.Anchors.SetRoots(b.RootsPEM)
+	}
 	log.Info("CA certificate key pair ready", zap.Time("issuer_not_after", b.Issuer().NotAfter))
+
+	jwtIssuer, err := s.newJWTIssuer(b)
+	if err != nil {
+		return err
+	}
+	oidcSrv, err := s.oidcServer(jwtIssuer)
+	if err != nil {
+		return err
+	}
 
 	vals := &validators{sentryID: s.sentryID, platform: s.opts.Platform, logger: log.Named("validator")}
 	if err := vals.apply(ctx, cfg.TokenValidators); err != nil {
@@ -172,7 +205,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 		return fmt.Errorf("sentry: %w", err)
 	}
 
-	srv, err := server.New(server.Options{
+	srvOpts := server.Options{
 		Authority:               authority,
 		Validators:              vals.Get,
 		Issuance:                issuance,
@@ -183,7 +216,11 @@ func (s *Sentry) Start(ctx context.Context) error {
 		ListenAddress:           s.opts.GRPCAddress,
 		Metrics:                 s.metrics,
 		Logger:                  log.Named("server"),
-	})
+	}
+	if jwtIssuer != nil {
+		srvOpts.JWT = jwtIssuer
+	}
+	srv, err := server.New(srvOpts)
 	if err != nil {
 		return fmt.Errorf("sentry: %w", err)
 	}
@@ -201,6 +238,9 @@ func (s *Sentry) Start(ctx context.Context) error {
 			return
 		}
 		s.observeBundle(nb)
+		if s.opts.Anchors != nil {
+			s.opts.Anchors.SetRoots(nb.RootsPEM)
+		}
 		log.Warn("Issuer credentials changed; now signing with the new issuer",
 			zap.Time("issuer_not_after", nb.Issuer().NotAfter))
 		serving.Renew()
@@ -241,6 +281,13 @@ func (s *Sentry) Start(ctx context.Context) error {
 	}
 	if s.opts.Platform != nil {
 		rs = append(rs, runnable{string(s.opts.Platform.Name()) + "-validator", s.opts.Platform.Start})
+	}
+	if oidcSrv != nil {
+		s.health.AddReadyCheck("oidc-server", oidcSrv.Ready)
+		rs = append(rs, runnable{"oidc-server", oidcSrv.Start})
+	}
+	if s.opts.Anchors != nil {
+		rs = append(rs, runnable{"trust-anchors-distributor", s.opts.Anchors.Start})
 	}
 	if s.opts.HealthzAddress != "" {
 		rs = append(rs, runnable{"healthz-server", func(ctx context.Context) error {

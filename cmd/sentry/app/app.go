@@ -83,7 +83,7 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 			return err
 		}
 		defer kp.shutdown()
-		opts.Store, opts.Config, opts.Platform, opts.OnBundleRejected = kp.store, kp.config, kp.platform, kp.onRejected
+		opts.Store, opts.Config, opts.Platform, opts.OnBundleRejected, opts.Anchors = kp.store, kp.config, kp.platform, kp.onRejected, kp.anchors
 		opts.OnExpiryWarning = kp.onExpiry
 	} else {
 		store, err := file.New(file.Options{

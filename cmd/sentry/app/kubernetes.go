@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/trustplane/trustplane/pkg/sentry"
+	"github.com/trustplane/trustplane/pkg/sentry/anchors"
 	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 	kubeconfig "github.com/trustplane/trustplane/pkg/sentry/config/kubernetes"
 	"github.com/trustplane/trustplane/pkg/sentry/expiry"
@@ -28,6 +29,7 @@ type kubeParts struct {
 	store      sentry.BundleStore
 	config     sentry.ConfigSource
 	platform   sentry.PlatformValidator
+	anchors    sentry.AnchorsPublisher
 	onRejected func(error)
 	onExpiry   func(expiry.Warning)
 	shutdown   func()
@@ -103,11 +105,17 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 		shutdown()
 		return nil, err
 	}
+	distributor, err := anchors.New(anchors.Options{Client: client, SentryNamespace: o.Namespace, Logger: logger.Named("anchors")})
+	if err != nil {
+		shutdown()
+		return nil, err
+	}
 	logger.Info("Adding validator 'kubernetes'", zap.String("sentry_id", sentryID.String()))
 	return &kubeParts{
 		store:    store,
 		config:   configSource,
 		platform: platformValidator{v},
+		anchors:  distributor,
 		onRejected: func(err error) {
 			// The store records Events for the Secrets it cannot read; this
 			// covers bundles that read well but fail verification (expired).

@@ -233,9 +233,14 @@ func (s *Sentry) Start(ctx context.Context) error {
 			log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
 			return
 		}
+		prev := authority.Bundle()
 		if err := authority.SetBundle(nb); err != nil {
 			log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
 			return
+		}
+		s.reloadJWT(jwtIssuer, nb)
+		if nb.WithJWT(nil).Equal(prev.WithJWT(nil)) {
+			return // only the JWT material changed
 		}
 		s.observeBundle(nb)
 		if s.opts.Anchors != nil {

@@ -1,0 +1,150 @@
+package rotate
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/trustplane/trustplane/pkg/sentry/anchors"
+	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
+)
+
+// Check is one condition a step waits for.
+type Check struct {
+	// Name says what is checked.
+	Name string `json:"name"`
+	// OK is whether it holds.
+	OK bool `json:"ok"`
+	// Detail says what was found, and what to do when it does not hold.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Anchors is the trust anchors ConfigMap of one namespace as found.
+type Anchors struct {
+	// Namespace is the ConfigMap's namespace.
+	Namespace string `json:"namespace"`
+	// Current is whether it holds exactly the Secret's roots.
+	Current bool `json:"current"`
+	// Problem says why not ("absent", "missing root ...", ...).
+	Problem string `json:"problem,omitempty"`
+}
+
+// parsePEM returns the certificates of a PEM list, skipping other blocks.
+func parsePEM(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return out, nil
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse certificate: %w", err)
+		}
+		out = append(out, c)
+	}
+}
+
+// compareRoots says how the published PEM differs from want ("" when it
+// holds the same set of roots).
+func compareRoots(published []byte, want []string) string {
+	if len(published) == 0 {
+		return "absent or empty"
+	}
+	certs, err := parsePEM(published)
+	if err != nil {
+		return err.Error()
+	}
+	got := fingerprints(certs)
+	got = slices.Compact(got)
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return "lacks root " + short(w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			return "still holds root " + short(g)
+		}
+	}
+	return ""
+}
+
+func short(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16]
+	}
+	return fp
+}
+
+// AnchorsStatus checks the anchors ConfigMap of the control plane's
+// namespace (tb's) and of every namespace with a Dapr pod against the
+// Secret's roots.
+func AnchorsStatus(ctx context.Context, c *cluster.Client, tb *cluster.TrustBundle, roots []*x509.Certificate) ([]Anchors, error) {
+	want := slices.Compact(fingerprints(roots))
+	out := []Anchors{{Namespace: tb.Namespace}}
+	if p := compareRoots(tb.PublishedRoots(), want); p != "" {
+		out[0].Problem = p
+	} else {
+		out[0].Current = true
+	}
+	pods, err := c.Kube().CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list pods to find the namespaces of Dapr workloads: %w", err)
+	}
+	seen := map[string]bool{tb.Namespace: true}
+	var nss []string
+	for _, p := range pods.Items {
+		if !seen[p.Namespace] && anchors.OptedIn(p.Annotations) {
+			seen[p.Namespace] = true
+			nss = append(nss, p.Namespace)
+		}
+	}
+	sort.Strings(nss)
+	for _, ns := range nss {
+		a := Anchors{Namespace: ns}
+		cm, err := c.Kube().CoreV1().ConfigMaps(ns).Get(ctx, anchors.ConfigMapName, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			a.Problem = "absent"
+		case err != nil:
+			return nil, fmt.Errorf("get ConfigMap %s in namespace %s: %w", anchors.ConfigMapName, ns, err)
+		default:
+			data := []byte(cm.Data[anchors.RootsKey])
+			if len(data) == 0 {
+				data = cm.BinaryData[anchors.RootsKey]
+			}
+			a.Problem = compareRoots(data, want)
+		}
+		a.Current = a.Problem == ""
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// anchorsCheck summarizes AnchorsStatus as one Check.
+func anchorsCheck(as []Anchors) Check {
+	c := Check{Name: "every trust anchors ConfigMap holds the Secret's roots", OK: true}
+	var lag []string
+	for _, a := range as {
+		if !a.Current {
+			lag = append(lag, a.Namespace+" ("+a.Problem+")")
+		}
+	}
+	if len(lag) > 0 {
+		c.OK = false
+		c.Detail = fmt.Sprintf("not yet in %d of %d namespaces: %v; Sentry updates them, wait and run again", len(lag), len(as), lag)
+	} else {
+		c.Detail = fmt.Sprintf("%d namespaces up to date", len(as))
+	}
+	return c
+}

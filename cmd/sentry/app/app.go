@@ -88,7 +88,7 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 	} else {
 		store, err := file.New(file.Options{
 			Dir: o.IssuerCredentials, RootFile: o.RootFile, IssuerFile: o.IssuerFile, KeyFile: o.KeyFile,
-			Logger: logger.Named("store"),
+			JWT: o.JWT.fileOptions(), Logger: logger.Named("store"),
 		})
 		if err != nil {
 			return err
@@ -100,6 +100,7 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		}
 		opts.Store, opts.Config = store, cfg
 	}
+	opts.JWT = o.JWT.sentryOptions()
 	if o.HealthzPort != 0 {
 		opts.HealthzAddress = hostPort(o.HealthzListenAddress, o.HealthzPort)
 	}

@@ -72,7 +72,7 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 
 	store, err := kubestore.New(kubestore.Options{
 		Client: client, Namespace: o.Namespace,
-		RootKey: o.RootFile, IssuerKey: o.IssuerFile, KeyKey: o.KeyFile,
+		RootKey: o.RootFile, IssuerKey: o.IssuerFile, KeyKey: o.KeyFile, JWT: o.JWT.kubeOptions(),
 		Recorder: recorder, Logger: logger.Named("store"),
 	})
 	if err != nil {

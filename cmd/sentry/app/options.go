@@ -54,6 +54,8 @@ type Options struct {
 	LogAsJSON bool
 	// Mode is standalone or kubernetes.
 	Mode string
+	// JWT are the JWT-SVID and OIDC discovery flags.
+	JWT JWTFlags
 }
 
 // NewOptions returns the defaults.
@@ -70,6 +72,7 @@ func NewOptions() *Options {
 		MetricsPort:       9090,
 		LogLevel:          "info",
 		Mode:              ModeStandalone,
+		JWT:               defaultJWTFlags(),
 	}
 }
 
@@ -94,6 +97,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "Log level: debug, info, warn, error or fatal")
 	fs.BoolVar(&o.LogAsJSON, "log-as-json", o.LogAsJSON, "Log JSON lines in Dapr's format")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "Runtime mode: standalone or kubernetes")
+	o.JWT.addFlags(fs)
 }
 
 // Complete fills what flags left empty from the environment.
@@ -142,6 +146,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %d: not a port", p.name, p.port))
 		}
 	}
+	errs = append(errs, o.JWT.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestJWTFlags(t *testing.T) {
+	oidcTLS := []string{"--jwt-enabled", "--jwt-issuer", "https://sentry.example.com", "--oidc-enabled",
+		"--oidc-server-tls-cert-file", "/tls/tls.crt", "--oidc-server-tls-key-file", "/tls/tls.key"}
+	tests := map[string]struct {
+		args    []string
+		wantErr string
+		check   func(t *testing.T, o *Options)
+	}{
+		"JWT is off by default, with Dapr's defaults": {check: func(t *testing.T, o *Options) {
+			assert.False(t, o.JWT.Enabled)
+			assert.Nil(t, o.JWT.sentryOptions())
+			assert.Nil(t, o.JWT.fileOptions())
+			assert.Equal(t, 24*time.Hour, o.JWT.TTL)
+			assert.Equal(t, 9080, o.JWT.OIDCPort)
+			assert.Equal(t, "localhost", o.JWT.OIDCAddress)
+			assert.True(t, o.JWT.OIDCTLSEnabled)
+		}},
+		"an issuer without JWT is refused":       {args: []string{"--jwt-issuer", "https://x"}, wantErr: "--jwt-issuer needs --jwt-enabled"},
+		"OIDC without JWT is refused":            {args: []string{"--oidc-enabled"}, wantErr: "--oidc-enabled needs --jwt-enabled"},
+		"OIDC without an issuer is refused":      {args: []string{"--jwt-enabled", "--oidc-enabled", "--oidc-server-tls-enabled=false"}, wantErr: "--oidc-enabled needs --jwt-issuer"},
+		"an unknown algorithm is refused":        {args: []string{"--jwt-enabled", "--jwt-signing-algorithm", "HS256"}, wantErr: "--jwt-signing-algorithm"},
+		"a zero TTL is refused":                  {args: []string{"--jwt-enabled", "--jwt-ttl", "0s"}, wantErr: "--jwt-ttl"},
+		"an issuer that is not a URL is refused": {args: []string{"--jwt-enabled", "--jwt-issuer", "sentry"}, wantErr: "--jwt-issuer"},
+		"OIDC over TLS needs the certificate files": {
+			args: []string{"--jwt-enabled", "--jwt-issuer", "https://s.example.com", "--oidc-enabled"}, wantErr: "--oidc-server-tls-enabled needs",
+		},
+		"half a TLS pair is refused": {
+			args: []string{"--jwt-enabled", "--jwt-issuer", "https://s.example.com", "--oidc-enabled", "--oidc-server-tls-cert-file", "/c"}, wantErr: "go together",
+		},
+		"OIDC over TLS is assembled": {args: append(oidcTLS, "--oidc-path-prefix", "/oidc", "--oidc-allowed-hosts", "a.example.com,b.example.com"), check: func(t *testing.T, o *Options) {
+			so := o.JWT.sentryOptions()
+			require.NotNil(t, so)
+			require.NotNil(t, so.OIDC)
+			assert.Equal(t, "https://sentry.example.com", so.Issuer)
+			assert.Equal(t, "localhost:9080", so.OIDC.Address)
+			assert.Equal(t, "/tls/tls.crt", so.OIDC.TLSCertFile)
+			assert.Equal(t, "/oidc", so.OIDC.PathPrefix)
+			assert.Equal(t, []string{"a.example.com", "b.example.com"}, so.OIDC.AllowedHosts)
+		}},
+		"OIDC behind a proxy may serve plain HTTP": {
+			args:  []string{"--jwt-enabled", "--jwt-issuer", "https://s.example.com", "--oidc-enabled", "--oidc-server-tls-enabled=false"},
+			check: func(t *testing.T, o *Options) { assert.Empty(t, o.JWT.sentryOptions().OIDC.TLSCertFile) },
+		},
+		"JWT without OIDC may leave the issuer out": {args: []string{"--jwt-enabled", "--jwt-signing-algorithm", "ES256", "--jwt-key-id", "k1"}, check: func(t *testing.T, o *Options) {
+			so := o.JWT.sentryOptions()
+			assert.Nil(t, so.OIDC)
+			assert.Equal(t, "ES256", so.Algorithm.String())
+			assert.Equal(t, "k1", o.JWT.fileOptions().Parse.KeyID, "the stored key must carry the kid")
+		}},
+		"the Secret keys are the files' base names": {args: []string{"--jwt-enabled", "--jwt-key-filename", "/etc/keys/signing.pem"}, check: func(t *testing.T, o *Options) {
+			assert.Equal(t, "signing.pem", o.JWT.kubeOptions().KeyKey)
+			assert.Equal(t, "jwks.json", o.JWT.kubeOptions().JWKSKey)
+			assert.Equal(t, "/etc/keys/signing.pem", o.JWT.fileOptions().KeyFile, "an absolute file name is honoured self-hosted")
+		}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o := NewOptions()
+			fs := pflag.NewFlagSet("sentry", pflag.ContinueOnError)
+			o.AddFlags(fs)
+			require.NoError(t, fs.Parse(tc.args))
+			o.Complete(func(string) (string, bool) { return "", false })
+			err := o.Validate()
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, o)
+		})
+	}
+}

@@ -1,0 +1,208 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trustplane/trustplane/pkg/trustctl/rotate"
+	"github.com/trustplane/trustplane/pkg/trustctl/status"
+)
+
+// ExitNotReady is a `mtls rotate-root` step refused because the previous
+// phase has not propagated yet: run it again later.
+const ExitNotReady = 5
+
+// rotateOptions are the flags shared by the rotate-root steps.
+type rotateOptions struct {
+	propagationDelay time.Duration
+	format           string
+}
+
+func newRotateRootCommand(env Env, g *globalOptions) *cobra.Command {
+	o := &rotateOptions{}
+	cmd := &cobra.Command{
+		Use:   "rotate-root",
+		Short: "Replace the root certificate in three phases without restarting any workload",
+		Long: `Replace the root certificate without restarting workloads, in three steps:
+
+  add-root         a new root joins the old one in ca.crt; Sentry publishes both
+                   (its responses, its ConfigMap and the ConfigMap dapr-trust-bundle
+                   of every namespace with Dapr pods) and keeps signing with the
+                   old issuer
+  switch-issuer    Sentry signs with a new issuer under the new root; refused
+                   until every anchors ConfigMap holds both roots and
+                   --propagation-delay has passed since add-root
+  remove-old-root  the old root leaves ca.crt; refused until workloadCertTTL +
+                   allowedClockSkew has passed since switch-issuer, so that no
+                   leaf of the old issuer is still valid
+
+A refused step writes nothing and exits with code 5. status shows the phase,
+the next step and what it waits for. The phase and its times are annotations
+of the Secret dapr-trust-bundle.`,
+		Example: `  trustctl mtls rotate-root status
+  trustctl mtls rotate-root add-root --valid-until 730
+  trustctl mtls rotate-root switch-issuer
+  trustctl mtls rotate-root remove-old-root`,
+		Args: cobra.NoArgs,
+	}
+	cmd.PersistentFlags().DurationVar(&o.propagationDelay, "propagation-delay", rotate.DefaultPropagationDelay,
+		"Least time between add-root and switch-issuer, for the kubelet to update mounted ConfigMaps")
+	cmd.AddCommand(newRotateStatusCommand(env, g, o), newAddRootCommand(env, g, o),
+		newRotateStepCommand(env, g, o, rotate.StepSwitchIssuer, "Sign with the new issuer under the new root (phase 2)"),
+		newRotateStepCommand(env, g, o, rotate.StepRemoveOldRoot, "Remove the old root once no leaf of the old issuer is valid (phase 3)"))
+	return cmd
+}
+
+// rotator loads the control plane and returns a Rotator for it.
+func (o *rotateOptions) rotator(ctx context.Context, env Env, g *globalOptions) (*target, *rotate.Rotator, error) {
+	t, err := g.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	delay := o.propagationDelay
+	if delay == 0 {
+		delay = -1 // none asked for
+	}
+	r, err := rotate.New(rotate.Options{Client: t.client, Install: t.install, Clock: env.Clock, PropagationDelay: delay})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, r, nil
+}
+
+func newRotateStatusCommand(env Env, g *globalOptions, o *rotateOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the rotation phase, the next step and whether it may run",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(o.format); err != nil {
+				return err
+			}
+			t, r, err := o.rotator(cmd.Context(), env, g)
+			if err != nil {
+				return err
+			}
+			s, err := r.Status(cmd.Context(), t.bundle)
+			if err != nil {
+				return err
+			}
+			if o.format == formatJSON {
+				return status.WriteJSON(env.Out, s)
+			}
+			writeRotateStatus(env.Out, s)
+			return nil
+		},
+	}
+	outputFlag(cmd.Flags(), &o.format)
+	return cmd
+}
+
+func writeRotateStatus(w io.Writer, s *rotate.Status) {
+	phase := string(s.State.Phase)
+	if phase == "" {
+		phase = "none"
+	}
+	fmt.Fprintf(w, "Namespace:  %s\nPhase:      %s\n", s.Namespace, phase)
+	for _, tm := range []struct {
+		name string
+		at   time.Time
+	}{{"Root added", s.State.RootAddedAt}, {"Issuer switched", s.State.IssuerSwitchedAt}, {"Old root removed", s.State.OldRootRemovedAt}} {
+		if !tm.at.IsZero() {
+			fmt.Fprintf(w, "%-17s %s\n", tm.name+":", tm.at.Format(time.RFC3339))
+		}
+	}
+	ready := "ready"
+	if !s.Ready {
+		ready = "waiting"
+	}
+	fmt.Fprintf(w, "Next step:  %s (%s)\n", s.Next, ready)
+	for _, c := range s.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "WAIT"
+		}
+		fmt.Fprintf(w, "  [%s] %s: %s\n", mark, c.Name, c.Detail)
+	}
+	fmt.Fprintln(w, "Trust anchors:")
+	for _, a := range s.Anchors {
+		state := "current"
+		if !a.Current {
+			state = a.Problem
+		}
+		fmt.Fprintf(w, "  %-30s %s\n", a.Namespace, state)
+	}
+}
+
+func newAddRootCommand(env Env, g *globalOptions, o *rotateOptions) *cobra.Command {
+	ro := &renewOptions{validDays: 365, trustDomain: "cluster.local", format: formatTable}
+	cmd := &cobra.Command{
+		Use:   string(rotate.StepAddRoot),
+		Short: "Add a new root next to the old one and keep its issuer aside (phase 1)",
+		Long: `Add a new root next to the old one (phase 1). The new root and its issuer are
+generated (a fresh root key, thrown away, or --private-key), or read from
+--ca-root-certificate, --issuer-public-certificate and --issuer-private-key.
+Sentry keeps signing with the current issuer until switch-issuer.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ro.validate(); err != nil {
+				return err
+			}
+			t, r, err := o.rotator(cmd.Context(), env, g)
+			if err != nil {
+				return err
+			}
+			nb, err := ro.build(env.Out, env.Err, t, env.Clock.Now(), cmd.Flags().Changed("trust-domain"))
+			if err != nil {
+				return err
+			}
+			return stepResult(env, rotate.StepAddRoot, r.AddRoot(cmd.Context(), t.bundle, nb))
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&ro.privateKey, "private-key", "", "A root private key file (PEM) to sign the new root with; default: a fresh key, thrown away")
+	fs.StringVar(&ro.rootCert, "ca-root-certificate", "", "The new root certificate file of a bundle you provide")
+	fs.StringVar(&ro.issuerKey, "issuer-private-key", "", "The new issuer private key file of a bundle you provide")
+	fs.StringVar(&ro.issuerCert, "issuer-public-certificate", "", "The new issuer certificate (chain) file of a bundle you provide")
+	fs.UintVar(&ro.validDays, "valid-until", 365, "Lifetime in days of the generated root and issuer")
+	fs.StringVar(&ro.trustDomain, "trust-domain", "cluster.local",
+		"Control-plane trust domain of generated certificates, used when daprsystem sets none")
+	return cmd
+}
+
+func newRotateStepCommand(env Env, g *globalOptions, o *rotateOptions, step rotate.Step, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   string(step),
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, r, err := o.rotator(cmd.Context(), env, g)
+			if err != nil {
+				return err
+			}
+			if step == rotate.StepSwitchIssuer {
+				err = r.SwitchIssuer(cmd.Context(), t.bundle)
+			} else {
+				err = r.RemoveOldRoot(cmd.Context(), t.bundle)
+			}
+			return stepResult(env, step, err)
+		},
+	}
+}
+
+// stepResult reports a step: done, refused (ExitNotReady) or failed.
+func stepResult(env Env, step rotate.Step, err error) error {
+	if errors.Is(err, rotate.ErrNotReady) || errors.Is(err, rotate.ErrWrongPhase) {
+		return &exitError{code: ExitNotReady, err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("%s failed: %w", step, err)
+	}
+	fmt.Fprintf(env.Out, "%s done. Run `trustctl mtls rotate-root status` to see when the next step may run.\n", step)
+	return nil
+}

@@ -162,7 +162,12 @@ func TestInstalledProduct(t *testing.T) {
 		unroute = c.routeWebhook(t, ip, port)
 		defer unroute()
 		require.Eventually(t, func() bool {
-			p := c.appPod(t, "", map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "orders"})
+			// The API server's webhook informer may still hold the old route for a moment.
+			p, err := c.tryAppPod(t, "", map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "orders"})
+			if err != nil {
+				t.Logf("create pod: %v", err)
+				return false
+			}
 			d := containerNamed(p, "daprd")
 			return d != nil && !slices.Contains(d.Args, "--enable-mtls")
 		}, 20*time.Second, 200*time.Millisecond, "sidecars are injected without mTLS")
@@ -208,6 +213,13 @@ func TestInstalledProduct(t *testing.T) {
 			assert.True(t, apierrors.IsNotFound(gone()))
 		}
 	})
+	t.Run("a re-install adopts the kept CA", func(t *testing.T) {
+		helm(t, env.Kubeconfig, "install", release, chartDir(), "-n", cpNS)
+		s, err := c.client.CoreV1().Secrets(cpNS).Get(cctx(t), "dapr-trust-bundle", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, secret.Data, s.Data)
+		assert.Equal(t, release, s.Annotations["meta.helm.sh/release-name"])
+	})
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
 }
 
@@ -224,6 +236,13 @@ func (c *cluster) namespace(t *testing.T, name string) {
 // name means a generated one.
 func (c *cluster) appPod(t *testing.T, name string, annotations map[string]string) *corev1.Pod {
 	t.Helper()
+	created, err := c.tryAppPod(t, name, annotations)
+	require.NoError(t, err)
+	return created
+}
+
+func (c *cluster) tryAppPod(t *testing.T, name string, annotations map[string]string) (*corev1.Pod, error) {
+	t.Helper()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations},
 		Spec:       corev1.PodSpec{ServiceAccountName: "orders", Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
@@ -231,9 +250,7 @@ func (c *cluster) appPod(t *testing.T, name string, annotations map[string]strin
 	if name == "" {
 		pod.GenerateName = "orders-"
 	}
-	created, err := c.client.CoreV1().Pods(appNS).Create(cctx(t), pod, metav1.CreateOptions{})
-	require.NoError(t, err)
-	return created
+	return c.client.CoreV1().Pods(appNS).Create(cctx(t), pod, metav1.CreateOptions{})
 }
 
 func (c *cluster) caBundle(t *testing.T) []byte {

@@ -111,7 +111,7 @@ func (s State) annotate(sec *corev1.Secret) {
 		if t.IsZero() {
 			return ""
 		}
-		return t.UTC().Format(time.RFC3339)
+		return t.UTC().Format(time.RFC3339Nano)
 	}
 	set(AnnotationPhase, string(s.Phase))
 	set(AnnotationRootAddedAt, ts(s.RootAddedAt))

@@ -7,7 +7,12 @@
 //   - a valid new trust bundle replaces the signing issuer and renews
 //     Sentry's serving certificate; an invalid one is logged and ignored;
 //   - a configuration change applies to the next request (TTL, skew) and
-//     rebuilds the validators when tokenValidators changed.
+//     rebuilds the validators when tokenValidators changed;
+//   - with Options.JWT, a JWT signing key is generated and stored beside the
+//     bundle when the store holds none, every certificate comes with
+//     JWT-SVIDs, a reloaded bundle's JWT material (a key rotation) signs the
+//     next tokens, and Options.JWT.OIDC serves the discovery document and
+//     the key set in force.
 //
 // Usage (cmd/sentry does this):
 //

@@ -1,14 +1,18 @@
 package sentry
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
 	"go.uber.org/zap"
 
 	logkeys "github.com/trustplane/trustplane/pkg/log"
+	"github.com/trustplane/trustplane/pkg/sentry/ca"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/config"
+	"github.com/trustplane/trustplane/pkg/sentry/jwt"
+	"github.com/trustplane/trustplane/pkg/sentry/servingcert"
 )
 
 // loadBundle loads the stored bundle, or generates and stores one when the
@@ -65,4 +69,36 @@ func (s *Sentry) observeBundle(b *bundle.Bundle) {
 		s.opts.Logger.Warn("The trust bundle holds an expired root certificate that signs nothing current; remove it from the roots file",
 			zap.String(logkeys.KeySerial, r.SerialNumber.Text(16)), zap.Time(logkeys.KeyNotAfter, r.NotAfter))
 	}
+}
+
+// applyBundle puts a reloaded bundle in force if it verifies; otherwise the
+// current one keeps serving. Sentry's own certificate is renewed when the
+// issuer changed, so that it chains to what clients trust.
+func (s *Sentry) applyBundle(nb *bundle.Bundle, authority *ca.Authority, serving *servingcert.Provider, jwtIssuer *jwt.Issuer) {
+	log := s.opts.Logger
+	if err := nb.Verify(s.opts.Clock.Now()); err != nil {
+		log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
+		return
+	}
+	prev := authority.Bundle()
+	if err := authority.SetBundle(nb); err != nil {
+		log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
+		return
+	}
+	s.reloadJWT(jwtIssuer, nb)
+	if nb.WithJWT(nil).Equal(prev.WithJWT(nil)) {
+		return // only the JWT material changed
+	}
+	s.observeBundle(nb)
+	if s.opts.Anchors != nil {
+		s.opts.Anchors.SetRoots(nb.RootsPEM)
+	}
+	if bytes.Equal(nb.Issuer().Raw, prev.Issuer().Raw) {
+		log.Warn("Trust anchors changed; the issuer is unchanged",
+			zap.Int("roots", len(nb.Roots)))
+		return
+	}
+	log.Warn("Issuer credentials changed; now signing with the new issuer",
+		zap.Time("issuer_not_after", nb.Issuer().NotAfter))
+	serving.Renew()
 }

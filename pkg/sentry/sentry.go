@@ -228,28 +228,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 	s.health.AddReadyCheck("security-provider", serving.Ready)
 	s.health.AddReadyCheck("validators", vals.ready)
 
-	onBundle := func(nb *bundle.Bundle) {
-		if err := nb.Verify(s.opts.Clock.Now()); err != nil {
-			log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
-			return
-		}
-		prev := authority.Bundle()
-		if err := authority.SetBundle(nb); err != nil {
-			log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
-			return
-		}
-		s.reloadJWT(jwtIssuer, nb)
-		if nb.WithJWT(nil).Equal(prev.WithJWT(nil)) {
-			return // only the JWT material changed
-		}
-		s.observeBundle(nb)
-		if s.opts.Anchors != nil {
-			s.opts.Anchors.SetRoots(nb.RootsPEM)
-		}
-		log.Warn("Issuer credentials changed; now signing with the new issuer",
-			zap.Time("issuer_not_after", nb.Issuer().NotAfter))
-		serving.Renew()
-	}
+	onBundle := func(nb *bundle.Bundle) { s.applyBundle(nb, authority, serving, jwtIssuer) }
 	onBundleError := func(err error) {
 		log.Error("Rejected new trust bundle; the current one keeps serving", zap.Error(err))
 		if s.opts.OnBundleRejected != nil {

@@ -8,6 +8,8 @@
 //	2  a usage error (unknown flag, missing or conflicting flags)
 //	3  `mtls expiry`: a root or issuer certificate expires within the threshold
 //	4  `mtls expiry`: a root or issuer certificate has expired
+//	5  `mtls rotate-root` (and the JWT key rotation): the step was refused
+//	   because the previous one has not propagated yet; nothing was written
 package app
 
 import (

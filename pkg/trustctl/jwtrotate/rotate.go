@@ -1,0 +1,226 @@
+package jwtrotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/trustplane/trustplane/pkg/sentry/jwt"
+	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
+)
+
+// DefaultPropagationDelay is how long SwitchSigning waits after AddKey by
+// default, for relying parties to refresh a cached key set.
+const DefaultPropagationDelay = 5 * time.Minute
+
+// DefaultJWTTTL is the longest token lifetime assumed by default: Sentry's
+// --jwt-ttl default.
+const DefaultJWTTTL = jwt.DefaultTTL
+
+// Errors callers branch on.
+var (
+	// ErrNotReady means the previous phase has not reached relying parties,
+	// or old tokens are still valid; the error lists the failing checks.
+	ErrNotReady = errors.New("the previous phase has not propagated yet")
+	// ErrWrongPhase means the rotation is not at the phase this step
+	// follows.
+	ErrWrongPhase = errors.New("the JWT key rotation is not at this step")
+)
+
+// Step names a phase command.
+type Step string
+
+// The steps, in order.
+const (
+	StepAddKey        Step = "add-key"
+	StepSwitchSigning Step = "switch-signing"
+	StepRetireOldKey  Step = "retire-old-key"
+)
+
+// Options configures New.
+type Options struct {
+	// Client reads and writes the cluster. Required.
+	Client *cluster.Client
+	// Install is the control plane (namespace, allowedClockSkew). Required.
+	Install *cluster.Install
+	// Clock is the time phases are judged and recorded at. Default: the
+	// real clock.
+	Clock clock.PassiveClock
+	// PropagationDelay is the least time between AddKey and SwitchSigning.
+	// Default DefaultPropagationDelay; negative means none.
+	PropagationDelay time.Duration
+	// JWTTTL is Sentry's --jwt-ttl, the longest lifetime of a token.
+	// Default DefaultJWTTTL.
+	JWTTTL time.Duration
+}
+
+// Rotator runs the phases of a JWT signing key rotation.
+type Rotator struct{ opts Options }
+
+// New returns a Rotator. It makes no API call.
+func New(opts Options) (*Rotator, error) {
+	if opts.Client == nil || opts.Install == nil {
+		return nil, errors.New("jwtrotate: Client and Install are required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.PropagationDelay == 0 {
+		opts.PropagationDelay = DefaultPropagationDelay
+	}
+	if opts.JWTTTL <= 0 {
+		opts.JWTTTL = DefaultJWTTTL
+	}
+	return &Rotator{opts: opts}, nil
+}
+
+// Check is one condition a step waits for.
+type Check struct {
+	// Name says what is checked.
+	Name string `json:"name"`
+	// OK is whether it holds.
+	OK bool `json:"ok"`
+	// Detail says what was found, and what to do when it does not hold.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Status is where a JWT key rotation stands.
+type Status struct {
+	// Namespace is the control plane's namespace.
+	Namespace string `json:"namespace"`
+	// State is the rotation recorded in the Secret.
+	State State `json:"state"`
+	// SigningKeyID is the kid Sentry signs with.
+	SigningKeyID string `json:"signingKeyID"`
+	// Keys are the key set's keys.
+	Keys []Key `json:"keys"`
+	// Next is the step to run next.
+	Next Step `json:"next"`
+	// Ready is whether Next may run now.
+	Ready bool `json:"ready"`
+	// Checks are what Next waits for.
+	Checks []Check `json:"checks"`
+}
+
+// Status reads where the JWT key rotation of tb stands.
+func (r *Rotator) Status(_ context.Context, tb *cluster.TrustBundle) (*Status, error) {
+	m, err := material(tb)
+	if err != nil {
+		return nil, fmt.Errorf("read JWT rotation status: %w", err)
+	}
+	st, err := StateOf(tb.Secret)
+	if err != nil {
+		return nil, err
+	}
+	signing, err := keyThumbprint(m.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := keysOf(tb, st, signing)
+	if err != nil {
+		return nil, err
+	}
+	s := &Status{Namespace: tb.Namespace, State: st, SigningKeyID: m.KeyID, Keys: keys, Next: nextOf(st.Phase)}
+	now := r.opts.Clock.Now()
+	switch st.Phase {
+	case PhaseKeyAdded:
+		s.Checks = r.switchChecks(tb, st, now)
+	case PhaseSigningSwitched:
+		s.Checks = r.retireChecks(st, signing, now)
+	}
+	s.Ready = true
+	for _, c := range s.Checks {
+		s.Ready = s.Ready && c.OK
+	}
+	return s, nil
+}
+
+func (r *Rotator) switchChecks(tb *cluster.TrustBundle, st State, now time.Time) []Check {
+	pending := Check{Name: "the new key is kept in the Secret", OK: true}
+	if _, err := pendingMaterial(tb, st); err != nil {
+		pending.OK, pending.Detail = false, err.Error()
+	}
+	published := Check{Name: "the published key set holds the new key", OK: true}
+	if got, problem := publishedThumbprints(tb.ConfigMap); problem != "" {
+		published.OK, published.Detail = false, problem+"; Sentry publishes it, wait and run again"
+	} else if !slices.Contains(got, st.NewKey) {
+		published.OK = false
+		published.Detail = fmt.Sprintf("ConfigMap %s does not hold it yet; Sentry publishes it, wait and run again", cluster.ConfigMapName)
+	}
+	waited := Check{Name: "relying parties had time to refresh their cached key set", OK: true}
+	if since := now.Sub(st.KeyAddedAt); r.opts.PropagationDelay > 0 && since < r.opts.PropagationDelay {
+		waited.OK = false
+		waited.Detail = fmt.Sprintf("%s since the key was added, %s needed; wait %s", since.Round(time.Second),
+			r.opts.PropagationDelay, (r.opts.PropagationDelay - since).Round(time.Second))
+	}
+	return []Check{pending, published, waited}
+}
+
+// maxTokenLifetime is the longest a token signed before the switch may be
+// accepted.
+func (r *Rotator) maxTokenLifetime(st State) time.Duration {
+	return max(st.MaxTokenLifetime, r.opts.JWTTTL+r.opts.Install.Config.AllowedClockSkew)
+}
+
+func (r *Rotator) retireChecks(st State, signing string, now time.Time) []Check {
+	expired := Check{Name: "every token signed with the old key has expired", OK: true}
+	need := r.maxTokenLifetime(st)
+	if since := now.Sub(st.SigningSwitchedAt); since < need {
+		expired.OK = false
+		expired.Detail = fmt.Sprintf("%s since the signing switch, JWT TTL + allowedClockSkew = %s; wait %s",
+			since.Round(time.Second), need, (need - since).Round(time.Second))
+	}
+	switched := Check{Name: "Sentry signs with the new key", OK: true}
+	if signing == st.OldKey {
+		switched.OK, switched.Detail = false, fmt.Sprintf("%s is still the old key; run %s first", KeyKey, StepSwitchSigning)
+	}
+	return []Check{expired, switched}
+}
+
+// pendingMaterial parses the pending key with the Secret's key set.
+func pendingMaterial(tb *cluster.TrustBundle, st State) (*jwt.Material, error) {
+	key := tb.Secret.Data[PendingKeyKey]
+	if len(key) == 0 {
+		return nil, fmt.Errorf("the Secret lacks %s; the rotation cannot go on, remove the %s annotations and run %s again",
+			PendingKeyKey, AnnotationPhase, StepAddKey)
+	}
+	if tp, err := keyThumbprint(key); err != nil {
+		return nil, err
+	} else if tp != st.NewKey {
+		return nil, fmt.Errorf("%s is not the key %s added (thumbprint %s, want %s)", PendingKeyKey, StepAddKey, tp, st.NewKey)
+	}
+	m, err := jwt.ParseMaterial(key, tb.Secret.Data[JWKSKey], jwt.ParseOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("check the pending key with %s: %w", JWKSKey, err)
+	}
+	return m, nil
+}
+
+// refuse returns an error wrapping ErrNotReady naming the failed checks.
+func refuse(step Step, checks []Check) error {
+	var failed []string
+	for _, c := range checks {
+		if !c.OK {
+			failed = append(failed, c.Name+": "+c.Detail)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %w:\n  - %s", step, ErrNotReady, strings.Join(failed, "\n  - "))
+}
+
+func nextOf(p Phase) Step {
+	switch p {
+	case PhaseKeyAdded:
+		return StepSwitchSigning
+	case PhaseSigningSwitched:
+		return StepRetireOldKey
+	}
+	return StepAddKey
+}

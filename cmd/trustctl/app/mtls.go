@@ -78,7 +78,8 @@ func newMTLSCommand(env Env, g *globalOptions) *cobra.Command {
 		},
 	}
 	outputFlag(cmd.Flags(), &format)
-	cmd.AddCommand(newExpiryCommand(env, g), newExportCommand(env, g), newRenewCommand(env, g), newRotateRootCommand(env, g))
+	cmd.AddCommand(newExpiryCommand(env, g), newExportCommand(env, g), newRenewCommand(env, g), newRotateRootCommand(env, g),
+		newRotateJWTKeyCommand(env, g))
 	return cmd
 }
 

@@ -1,0 +1,196 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/spf13/cobra"
+
+	"github.com/trustplane/trustplane/pkg/trustctl/jwtrotate"
+	"github.com/trustplane/trustplane/pkg/trustctl/status"
+)
+
+// rotateJWTOptions are the flags shared by the rotate-jwt-key steps.
+type rotateJWTOptions struct {
+	propagationDelay time.Duration
+	jwtTTL           time.Duration
+	format           string
+}
+
+func newRotateJWTKeyCommand(env Env, g *globalOptions) *cobra.Command {
+	o := &rotateJWTOptions{}
+	cmd := &cobra.Command{
+		Use:   "rotate-jwt-key",
+		Short: "Replace Sentry's JWT signing key in three phases without breaking a token",
+		Long: `Replace Sentry's JWT-SVID signing key, in three steps:
+
+  add-key         a new key is generated; its public key joins jwks.json, so
+                  Sentry publishes both keys (ConfigMap and OIDC endpoint),
+                  and its private key waits in the Secret as pending-jwt.key;
+                  Sentry keeps signing with the old key
+  switch-signing  the new key becomes jwt.key and signs every new token;
+                  refused until the published key set holds the new key and
+                  --propagation-delay has passed since add-key, so relying
+                  parties that cache the key set know it
+  retire-old-key  the old public key leaves jwks.json; refused until --jwt-ttl
+                  + allowedClockSkew has passed since switch-signing, so that
+                  no token signed with the old key is still valid
+
+A refused step writes nothing and exits with code 5. status shows the keys,
+the phase, the next step and what it waits for. The phase and its times are
+annotations of the Secret dapr-trust-bundle. Sentry must run without a fixed
+--jwt-key-id (the new key's kid is its thumbprint).`,
+		Example: `  trustctl mtls rotate-jwt-key status
+  trustctl mtls rotate-jwt-key add-key
+  trustctl mtls rotate-jwt-key switch-signing --propagation-delay 10m
+  trustctl mtls rotate-jwt-key retire-old-key --jwt-ttl 1h`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.PersistentFlags()
+	fs.DurationVar(&o.propagationDelay, "propagation-delay", jwtrotate.DefaultPropagationDelay,
+		"Least time between add-key and switch-signing, for relying parties to refresh their cached key set")
+	fs.DurationVar(&o.jwtTTL, "jwt-ttl", jwtrotate.DefaultJWTTTL, "Sentry's --jwt-ttl: the longest lifetime of a token")
+	cmd.AddCommand(newRotateJWTStatusCommand(env, g, o), newAddKeyCommand(env, g, o),
+		newRotateJWTStepCommand(env, g, o, jwtrotate.StepSwitchSigning, "Sign with the new key (phase 2)"),
+		newRotateJWTStepCommand(env, g, o, jwtrotate.StepRetireOldKey, "Unpublish the old key once no token it signed is valid (phase 3)"))
+	return cmd
+}
+
+// rotator loads the control plane and returns a jwtrotate.Rotator for it.
+func (o *rotateJWTOptions) rotator(ctx context.Context, env Env, g *globalOptions) (*target, *jwtrotate.Rotator, error) {
+	t, err := g.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.jwtTTL <= 0 {
+		return nil, nil, usageErr(fmt.Errorf("--jwt-ttl %s: must be positive", o.jwtTTL))
+	}
+	delay := o.propagationDelay
+	if delay == 0 {
+		delay = -1 // none asked for
+	}
+	r, err := jwtrotate.New(jwtrotate.Options{Client: t.client, Install: t.install, Clock: env.Clock, PropagationDelay: delay, JWTTTL: o.jwtTTL})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, r, nil
+}
+
+func newRotateJWTStatusCommand(env Env, g *globalOptions, o *rotateJWTOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the JWT keys, the rotation phase, the next step and whether it may run",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(o.format); err != nil {
+				return err
+			}
+			t, r, err := o.rotator(cmd.Context(), env, g)
+			if err != nil {
+				return err
+			}
+			s, err := r.Status(cmd.Context(), t.bundle)
+			if err != nil {
+				return err
+			}
+			if o.format == formatJSON {
+				return status.WriteJSON(env.Out, s)
+			}
+			writeRotateJWTStatus(env.Out, s)
+			return nil
+		},
+	}
+	outputFlag(cmd.Flags(), &o.format)
+	return cmd
+}
+
+func writeRotateJWTStatus(w io.Writer, s *jwtrotate.Status) {
+	phase := string(s.State.Phase)
+	if phase == "" {
+		phase = "none"
+	}
+	fmt.Fprintf(w, "Namespace:  %s\nPhase:      %s\nSigning:    kid %s\n", s.Namespace, phase, s.SigningKeyID)
+	for _, tm := range []struct {
+		name string
+		at   time.Time
+	}{{"Key added", s.State.KeyAddedAt}, {"Signing switched", s.State.SigningSwitchedAt}, {"Old key retired", s.State.OldKeyRetiredAt}} {
+		if !tm.at.IsZero() {
+			fmt.Fprintf(w, "%-17s %s\n", tm.name+":", tm.at.Format(time.RFC3339))
+		}
+	}
+	ready := "ready"
+	if !s.Ready {
+		ready = "waiting"
+	}
+	fmt.Fprintf(w, "Next step:  %s (%s)\n", s.Next, ready)
+	for _, c := range s.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "WAIT"
+		}
+		fmt.Fprintf(w, "  [%s] %s: %s\n", mark, c.Name, c.Detail)
+	}
+	fmt.Fprintln(w, "Keys:")
+	for _, k := range s.Keys {
+		pub := "published"
+		if !k.Published {
+			pub = "not yet published"
+		}
+		fmt.Fprintf(w, "  %-45s %-6s %-9s %s\n", k.KeyID, k.Algorithm, k.Role, pub)
+	}
+}
+
+func newAddKeyCommand(env Env, g *globalOptions, o *rotateJWTOptions) *cobra.Command {
+	var alg string
+	cmd := &cobra.Command{
+		Use:   string(jwtrotate.StepAddKey),
+		Short: "Generate a new JWT key, publish its public key and keep it aside (phase 1)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, r, err := o.rotator(cmd.Context(), env, g)
+			if err != nil {
+				return err
+			}
+			return jwtStepResult(env, jwtrotate.StepAddKey, r.AddKey(cmd.Context(), t.bundle, jwa.SignatureAlgorithm(alg)))
+		},
+	}
+	cmd.Flags().StringVar(&alg, "algorithm", "",
+		"Signing algorithm of the new key (RS256, ES256, EdDSA, ...); default: the current key's. Sentry must not pin another with --jwt-signing-algorithm")
+	return cmd
+}
+
+func newRotateJWTStepCommand(env Env, g *globalOptions, o *rotateJWTOptions, step jwtrotate.Step, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   string(step),
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, r, err := o.rotator(cmd.Context(), env, g)
+			if err != nil {
+				return err
+			}
+			if step == jwtrotate.StepSwitchSigning {
+				err = r.SwitchSigning(cmd.Context(), t.bundle)
+			} else {
+				err = r.RetireOldKey(cmd.Context(), t.bundle)
+			}
+			return jwtStepResult(env, step, err)
+		},
+	}
+}
+
+// jwtStepResult reports a step: done, refused (ExitNotReady) or failed.
+func jwtStepResult(env Env, step jwtrotate.Step, err error) error {
+	if errors.Is(err, jwtrotate.ErrNotReady) || errors.Is(err, jwtrotate.ErrWrongPhase) {
+		return &exitError{code: ExitNotReady, err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("%s failed: %w", step, err)
+	}
+	fmt.Fprintf(env.Out, "%s done. Run `trustctl mtls rotate-jwt-key status` to see when the next step may run.\n", step)
+	return nil
+}

@@ -162,9 +162,9 @@ func (r *Rotator) switchChecks(tb *cluster.TrustBundle, st State, now time.Time)
 }
 
 // maxTokenLifetime is the longest a token signed before the switch may be
-// accepted.
+// accepted: JWTTTL plus the larger of the clock skew at the switch and now.
 func (r *Rotator) maxTokenLifetime(st State) time.Duration {
-	return max(st.MaxTokenLifetime, r.opts.JWTTTL+r.opts.Install.Config.AllowedClockSkew)
+	return r.opts.JWTTTL + max(st.ClockSkew, r.opts.Install.Config.AllowedClockSkew)
 }
 
 func (r *Rotator) retireChecks(st State, signing string, now time.Time) []Check {

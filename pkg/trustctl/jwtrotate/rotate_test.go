@@ -206,7 +206,7 @@ func TestNoJWTMaterialIsReported(t *testing.T) {
 
 func TestStateRoundTripsThroughAnnotations(t *testing.T) {
 	at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
-	in := State{Phase: PhaseSigningSwitched, KeyAddedAt: at, SigningSwitchedAt: at.Add(time.Hour), OldKey: "a", NewKey: "b", MaxTokenLifetime: time.Hour}
+	in := State{Phase: PhaseSigningSwitched, KeyAddedAt: at, SigningSwitchedAt: at.Add(time.Hour), OldKey: "a", NewKey: "b", ClockSkew: time.Minute}
 	sec := &corev1.Secret{}
 	in.annotate(sec)
 	out, err := StateOf(sec)

@@ -21,9 +21,9 @@ const (
 	AnnotationOldKey = "trustplane.io/jwt-rotation-old-key"
 	// AnnotationNewKey is the RFC 7638 thumbprint of the new key.
 	AnnotationNewKey = "trustplane.io/jwt-rotation-new-key"
-	// AnnotationMaxTokenLifetime is JWT TTL + allowedClockSkew at the
-	// switch (a Go duration).
-	AnnotationMaxTokenLifetime = "trustplane.io/jwt-rotation-max-token-lifetime"
+	// AnnotationClockSkew is daprsystem's allowedClockSkew at the switch (a
+	// Go duration).
+	AnnotationClockSkew = "trustplane.io/jwt-rotation-clock-skew"
 )
 
 // PendingKeyKey is the Secret key holding the new private key between
@@ -49,7 +49,7 @@ type State struct {
 	OldKeyRetiredAt   time.Time     `json:"oldKeyRetiredAt,omitzero"`
 	OldKey            string        `json:"oldKey,omitempty"`
 	NewKey            string        `json:"newKey,omitempty"`
-	MaxTokenLifetime  time.Duration `json:"maxTokenLifetime,omitempty"`
+	ClockSkew         time.Duration `json:"clockSkew,omitempty"`
 }
 
 // StateOf reads the JWT rotation annotations of sec (nil: no rotation).
@@ -77,12 +77,12 @@ func StateOf(sec *corev1.Secret) (State, error) {
 		}
 	}
 	s.OldKey, s.NewKey = a[AnnotationOldKey], a[AnnotationNewKey]
-	if v := a[AnnotationMaxTokenLifetime]; v != "" {
+	if v := a[AnnotationClockSkew]; v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return s, fmt.Errorf("read annotation %s of Secret %s: %w", AnnotationMaxTokenLifetime, sec.Name, err)
+			return s, fmt.Errorf("read annotation %s of Secret %s: %w", AnnotationClockSkew, sec.Name, err)
 		}
-		s.MaxTokenLifetime = d
+		s.ClockSkew = d
 	}
 	return s, nil
 }
@@ -112,9 +112,9 @@ func (s State) annotate(sec *corev1.Secret) {
 	set(AnnotationOldKeyRetiredAt, ts(s.OldKeyRetiredAt))
 	set(AnnotationOldKey, s.OldKey)
 	set(AnnotationNewKey, s.NewKey)
-	if s.MaxTokenLifetime > 0 {
-		set(AnnotationMaxTokenLifetime, s.MaxTokenLifetime.String())
+	if s.ClockSkew > 0 {
+		set(AnnotationClockSkew, s.ClockSkew.String())
 	} else {
-		delete(a, AnnotationMaxTokenLifetime)
+		delete(a, AnnotationClockSkew)
 	}
 }

@@ -78,7 +78,7 @@ func (r *Rotator) SwitchSigning(ctx context.Context, tb *cluster.TrustBundle) er
 		return fmt.Errorf("%s: %w", StepSwitchSigning, err)
 	}
 	st.Phase, st.SigningSwitchedAt = PhaseSigningSwitched, now
-	st.MaxTokenLifetime = r.opts.JWTTTL + r.opts.Install.Config.AllowedClockSkew
+	st.ClockSkew = r.opts.Install.Config.AllowedClockSkew
 	return r.write(ctx, tb, st, map[string][]byte{KeyKey: nm.KeyPEM, PendingKeyKey: nil})
 }
 

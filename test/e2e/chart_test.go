@@ -334,3 +334,70 @@ func containerPort(c *corev1.Container, name string) int32 {
 	}
 	return 0
 }
+
+func TestChartJWTAndOIDC(t *testing.T) {
+	t.Run("jwt and oidc values become Sentry's flags, a container port and a Service port", func(t *testing.T) {
+		r := template(t, chartNS, "--set", "dapr_sentry.jwt.enabled=true", "--set", "dapr_sentry.jwt.issuer=https://sentry.example.com",
+			"--set", "dapr_sentry.jwt.signingAlgorithm=ES256", "--set", "dapr_sentry.jwt.keyID=k1", "--set", "dapr_sentry.jwt.ttl=1h",
+			"--set", "dapr_sentry.oidc.enabled=true", "--set", "dapr_sentry.oidc.server.port=9443", "--set", "dapr_sentry.oidc.pathPrefix=/sentry",
+			"--set", "dapr_sentry.oidc.allowedHosts={a.example.com,b.example.com}", "--set", "dapr_sentry.oidc.jwksURI=https://keys.example.com/jwks.json",
+			"--set", "dapr_sentry.oidc.tls.enabled=true", "--set", "dapr_sentry.oidc.tls.certFile=/tls/tls.crt", "--set", "dapr_sentry.oidc.tls.keyFile=/tls/tls.key")
+		c := &get[appsv1.Deployment](t, r, "Deployment", "dapr-sentry").Spec.Template.Spec.Containers[0]
+		assert.Contains(t, c.Args, "--jwt-enabled")
+		assert.Contains(t, c.Args, "--oidc-enabled")
+		for flag, want := range map[string]string{
+			"--jwt-issuer": "https://sentry.example.com", "--jwt-signing-algorithm": "ES256", "--jwt-key-id": "k1", "--jwt-ttl": "1h",
+			"--oidc-server-listen-port": "9443", "--oidc-path-prefix": "/sentry", "--oidc-allowed-hosts": "a.example.com,b.example.com",
+			"--oidc-jwks-uri": "https://keys.example.com/jwks.json", "--oidc-server-tls-enabled": "true",
+			"--oidc-server-tls-cert-file": "/tls/tls.crt", "--oidc-server-tls-key-file": "/tls/tls.key",
+		} {
+			assert.Equal(t, want, flagValue(c.Args, flag), flag)
+		}
+		assert.Contains(t, c.Args, "--oidc-server-listen-address=", "the OIDC server listens on every interface, not localhost")
+		assert.Equal(t, int32(9443), containerPort(c, "oidc"))
+		svc := get[corev1.Service](t, r, "Service", "dapr-sentry")
+		var found bool
+		for _, p := range svc.Spec.Ports {
+			if p.Name == "oidc" {
+				found = true
+				assert.Equal(t, int32(9443), p.Port)
+				assert.Equal(t, "oidc", p.TargetPort.String())
+				assert.Equal(t, "https", *p.AppProtocol)
+			}
+		}
+		assert.True(t, found, "the Service exposes the OIDC port")
+	})
+	t.Run("by default neither flags nor ports", func(t *testing.T) {
+		r := template(t, chartNS)
+		c := &get[appsv1.Deployment](t, r, "Deployment", "dapr-sentry").Spec.Template.Spec.Containers[0]
+		for _, a := range c.Args {
+			assert.False(t, strings.HasPrefix(a, "--jwt") || strings.HasPrefix(a, "--oidc"), a)
+		}
+		assert.Zero(t, containerPort(c, "oidc"))
+		for _, p := range get[corev1.Service](t, r, "Service", "dapr-sentry").Spec.Ports {
+			assert.NotEqual(t, "oidc", p.Name)
+		}
+	})
+	for name, c := range map[string]struct {
+		sets []string
+		want string
+	}{
+		"a misspelt key under jwt is rejected by the schema": {[]string{"dapr_sentry.jwt.enabld=true"}, "values don't meet the specifications of the schema"},
+		"an unknown signing algorithm is rejected":           {[]string{"dapr_sentry.jwt.signingAlgorithm=HS256"}, "values don't meet the specifications of the schema"},
+		"a misspelt key under oidc is rejected":              {[]string{"dapr_sentry.oidc.tls.certfile=x"}, "values don't meet the specifications of the schema"},
+		"oidc without jwt is refused":                        {[]string{"dapr_sentry.oidc.enabled=true"}, "needs dapr_sentry.jwt.enabled"},
+		"oidc without an issuer is refused":                  {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.oidc.enabled=true"}, "needs dapr_sentry.jwt.issuer"},
+		"oidc TLS without files is refused": {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.jwt.issuer=https://x.example",
+			"dapr_sentry.oidc.enabled=true", "dapr_sentry.oidc.tls.enabled=true"}, "needs dapr_sentry.oidc.tls.certFile"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"template", "x", chartDir()}
+			for _, s := range c.sets {
+				args = append(args, "--set", s)
+			}
+			out, err := run(t, "", tool(t, "helm"), args...)
+			require.Error(t, err, out)
+			assert.Contains(t, out, c.want)
+		})
+	}
+}

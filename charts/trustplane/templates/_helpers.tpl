@@ -130,3 +130,66 @@ spec:
     matchLabels:
       app: {{ .app }}
 {{- end }}
+
+{{/*
+trustplane.sentryJWTArgs renders Sentry's JWT-SVID and OIDC discovery flags
+from dapr_sentry.jwt and dapr_sentry.oidc, and fails on combinations Sentry
+would refuse to start with.
+*/}}
+{{- define "trustplane.sentryJWTArgs" -}}
+{{- $j := .Values.dapr_sentry.jwt -}}
+{{- $o := .Values.dapr_sentry.oidc -}}
+{{- if and $o.enabled (not $j.enabled) -}}
+{{- fail "dapr_sentry.oidc.enabled needs dapr_sentry.jwt.enabled" -}}
+{{- end -}}
+{{- if $j.enabled }}
+- --jwt-enabled
+{{- with $j.issuer }}
+- --jwt-issuer
+- {{ . | quote }}
+{{- end }}
+{{- with $j.signingAlgorithm }}
+- --jwt-signing-algorithm
+- {{ . | quote }}
+{{- end }}
+{{- with $j.keyID }}
+- --jwt-key-id
+- {{ . | quote }}
+{{- end }}
+{{- with $j.ttl }}
+- --jwt-ttl
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if $o.enabled }}
+{{- if not $j.issuer -}}
+{{- fail "dapr_sentry.oidc.enabled needs dapr_sentry.jwt.issuer: the discovery document and the tokens name the same issuer" -}}
+{{- end }}
+{{- if and $o.tls.enabled (or (not $o.tls.certFile) (not $o.tls.keyFile)) -}}
+{{- fail "dapr_sentry.oidc.tls.enabled needs dapr_sentry.oidc.tls.certFile and keyFile (or tls.enabled=false behind a TLS-terminating proxy)" -}}
+{{- end }}
+- --oidc-enabled
+- --oidc-server-listen-address=
+- --oidc-server-listen-port
+- {{ $o.server.port | quote }}
+- --oidc-server-tls-enabled={{ $o.tls.enabled }}
+{{- if $o.tls.enabled }}
+- --oidc-server-tls-cert-file
+- {{ $o.tls.certFile | quote }}
+- --oidc-server-tls-key-file
+- {{ $o.tls.keyFile | quote }}
+{{- end }}
+{{- with $o.pathPrefix }}
+- --oidc-path-prefix
+- {{ . | quote }}
+{{- end }}
+{{- with $o.allowedHosts }}
+- --oidc-allowed-hosts
+- {{ join "," . | quote }}
+{{- end }}
+{{- with $o.jwksURI }}
+- --oidc-jwks-uri
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}

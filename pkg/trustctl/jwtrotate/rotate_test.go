@@ -120,6 +120,18 @@ func TestRotationRunsThreePhasesAndEachWaitsForTheLast(t *testing.T) {
 	assert.Equal(t, jwa.ES256, pending.Algorithm, "the new key has the old one's algorithm")
 	assert.NotEqual(t, f.old.KeyID, pending.KeyID)
 
+	s = f.status(t)
+	require.Len(t, s.Keys, 2)
+	roles := map[string]Key{}
+	for _, k := range s.Keys {
+		roles[k.Role] = k
+	}
+	assert.Equal(t, f.old.KeyID, roles["signing"].KeyID)
+	assert.True(t, roles["signing"].Published)
+	assert.Equal(t, pending.KeyID, roles["pending"].KeyID)
+	assert.False(t, roles["pending"].Published, "Sentry has not published it yet")
+	assert.False(t, s.Ready)
+
 	err = f.r.SwitchSigning(ctx, f.read(t))
 	require.ErrorIs(t, err, ErrNotReady)
 	assert.Contains(t, err.Error(), "the published key set holds the new key")

@@ -6,12 +6,11 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/trustplane/trustplane/pkg/privatekey"
 )
 
 func defaultAlgorithm(key crypto.Signer) jwa.SignatureAlgorithm {
@@ -85,50 +84,12 @@ func keyKind(pub crypto.PublicKey) string {
 	return fmt.Sprintf("%T", pub)
 }
 
-// parseKey reads the one private key of a PEM file.
+// parseKey reads the one private key of a PEM file (see
+// privatekey.Parse); its errors wrap ErrMalformed.
 func parseKey(data []byte) (crypto.Signer, error) {
-	var (
-		key   any
-		found int
-	)
-	rest := data
-	for n := 1; ; n++ {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		var err error
-		switch block.Type {
-		case "EC PARAMETERS":
-			continue
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(block.Bytes)
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		default:
-			return nil, fmt.Errorf("%w: PEM block %d is a %q; want PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY", ErrMalformed, n, block.Type)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s block %d: %w", ErrMalformed, block.Type, n, err)
-		}
-		found++
+	key, err := privatekey.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	switch {
-	case found == 0:
-		return nil, fmt.Errorf("%w: no PEM private key block found", ErrMalformed)
-	case found > 1:
-		return nil, fmt.Errorf("%w: %d private keys found; the file must hold only the signing key", ErrMalformed, found)
-	}
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		return k, nil
-	case *rsa.PrivateKey:
-		return k, nil
-	case ed25519.PrivateKey:
-		return k, nil
-	}
-	return nil, fmt.Errorf("%w: a %T cannot sign tokens; use an RSA, ECDSA or Ed25519 key", ErrMalformed, key)
+	return key, nil
 }

@@ -10,7 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/trustplane/trustplane/pkg/privatekey"
 )
 
 // Parse builds a bundle from the three files a store holds:
@@ -87,59 +87,14 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// ParseKey reads the one private key of a PEM file: PKCS#8 ("PRIVATE
-// KEY"), SEC1 ("EC PRIVATE KEY"; an "EC PARAMETERS" block beside it is
-// skipped) or PKCS#1 ("RSA PRIVATE KEY"), holding an ECDSA, RSA or Ed25519
-// key. Encrypted keys, other blocks and several keys are refused with an
-// error wrapping ErrMalformed.
+// ParseKey reads the one private key of a PEM file (see privatekey.Parse);
+// its errors wrap ErrMalformed.
 func ParseKey(data []byte) (crypto.Signer, error) {
-	var (
-		key   any
-		found int
-	)
-	rest := data
-	for n := 1; ; n++ {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") || block.Type == "ENCRYPTED PRIVATE KEY" {
-			return nil, fmt.Errorf("%w: PEM block %d is an encrypted key; store it unencrypted (openssl pkcs8 -topk8 -nocrypt)", ErrMalformed, n)
-		}
-		var err error
-		switch block.Type {
-		case "EC PARAMETERS":
-			continue
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(block.Bytes)
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		default:
-			return nil, fmt.Errorf("%w: PEM block %d is a %q; want PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY", ErrMalformed, n, block.Type)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s block %d: %w", ErrMalformed, block.Type, n, err)
-		}
-		found++
+	key, err := privatekey.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	switch {
-	case found == 0:
-		return nil, fmt.Errorf("%w: no PEM private key block found", ErrMalformed)
-	case found > 1:
-		return nil, fmt.Errorf("%w: %d private keys found; the file must hold exactly one key", ErrMalformed, found)
-	}
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		return k, nil
-	case *rsa.PrivateKey:
-		return k, nil
-	case ed25519.PrivateKey:
-		return k, nil
-	}
-	return nil, fmt.Errorf("%w: a %T cannot sign certificates; use an ECDSA, RSA or Ed25519 key", ErrMalformed, key)
+	return key, nil
 }
 
 // selfSigned reports whether c names itself as issuer and its signature

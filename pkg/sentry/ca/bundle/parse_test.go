@@ -207,7 +207,7 @@ func TestParseRefuses(t *testing.T) {
 		},
 		"an X25519 key, which cannot sign, is refused": {
 			roots: certPEM(root), issuer: certPEM(issuer), key: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: xDER}),
-			part: bundle.PartKey, is: bundle.ErrMalformed, msg: "cannot sign certificates",
+			part: bundle.PartKey, is: bundle.ErrMalformed, msg: "cannot sign",
 		},
 	}
 	for name, tc := range tests {

@@ -7,14 +7,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/trustplane/trustplane/pkg/privatekey"
 )
 
 // DefaultAlgorithm is the algorithm of a generated key, Dapr's.
@@ -48,11 +47,10 @@ func Generate(opts GenerateOptions) (*Material, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate JWT signing key: %w", err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM, err := privatekey.Encode(key)
 	if err != nil {
 		return nil, fmt.Errorf("encode JWT signing key: %w", err)
 	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	jwks, kid, err := publicSet(key.Public(), alg, opts.KeyID)
 	if err != nil {
 		return nil, fmt.Errorf("generate JWT key set: %w", err)

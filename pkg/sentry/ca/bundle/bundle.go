@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/trustplane/trustplane/pkg/privatekey"
 	"github.com/trustplane/trustplane/pkg/sentry/jwt"
 )
 
@@ -144,13 +145,7 @@ func sameCerts(a, b []*x509.Certificate) bool {
 
 // EncodeKey encodes a private key for storage as a PKCS#8 "PRIVATE KEY" PEM
 // block.
-func EncodeKey(key crypto.Signer) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("encode private key: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}
+func EncodeKey(key crypto.Signer) ([]byte, error) { return privatekey.Encode(key) }
 
 // EncodeCertificates encodes certificates as concatenated PEM blocks.
 func EncodeCertificates(certs []*x509.Certificate) []byte {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
 )
 
 // Annotations of the trust bundle Secret that record a JWT key rotation.
@@ -58,31 +60,26 @@ func StateOf(sec *corev1.Secret) (State, error) {
 	if sec == nil {
 		return s, nil
 	}
-	a := sec.Annotations
+	a := cluster.Annotations(sec.Annotations)
+	var err error
 	s.Phase = Phase(a[AnnotationPhase])
 	switch s.Phase {
 	case PhaseNone, PhaseKeyAdded, PhaseSigningSwitched, PhaseComplete:
 	default:
 		return s, fmt.Errorf("read annotation %s of Secret %s: unknown phase %q", AnnotationPhase, sec.Name, s.Phase)
 	}
-	for key, dst := range map[string]*time.Time{
-		AnnotationKeyAddedAt: &s.KeyAddedAt, AnnotationSigningSwitchedAt: &s.SigningSwitchedAt, AnnotationOldKeyRetiredAt: &s.OldKeyRetiredAt,
-	} {
-		if v := a[key]; v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return s, fmt.Errorf("read annotation %s of Secret %s: %w", key, sec.Name, err)
-			}
-			*dst = t
-		}
+	if s.KeyAddedAt, err = a.Time(AnnotationKeyAddedAt); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
+	}
+	if s.SigningSwitchedAt, err = a.Time(AnnotationSigningSwitchedAt); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
+	}
+	if s.OldKeyRetiredAt, err = a.Time(AnnotationOldKeyRetiredAt); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
 	}
 	s.OldKey, s.NewKey = a[AnnotationOldKey], a[AnnotationNewKey]
-	if v := a[AnnotationClockSkew]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return s, fmt.Errorf("read annotation %s of Secret %s: %w", AnnotationClockSkew, sec.Name, err)
-		}
-		s.ClockSkew = d
+	if s.ClockSkew, err = a.Duration(AnnotationClockSkew); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
 	}
 	return s, nil
 }
@@ -92,29 +89,12 @@ func (s State) annotate(sec *corev1.Secret) {
 	if sec.Annotations == nil {
 		sec.Annotations = map[string]string{}
 	}
-	a := sec.Annotations
-	set := func(k, v string) {
-		if v == "" {
-			delete(a, k)
-			return
-		}
-		a[k] = v
-	}
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339Nano)
-	}
-	set(AnnotationPhase, string(s.Phase))
-	set(AnnotationKeyAddedAt, ts(s.KeyAddedAt))
-	set(AnnotationSigningSwitchedAt, ts(s.SigningSwitchedAt))
-	set(AnnotationOldKeyRetiredAt, ts(s.OldKeyRetiredAt))
-	set(AnnotationOldKey, s.OldKey)
-	set(AnnotationNewKey, s.NewKey)
-	if s.ClockSkew > 0 {
-		set(AnnotationClockSkew, s.ClockSkew.String())
-	} else {
-		delete(a, AnnotationClockSkew)
-	}
+	a := cluster.Annotations(sec.Annotations)
+	a.Set(AnnotationPhase, string(s.Phase))
+	a.SetTime(AnnotationKeyAddedAt, s.KeyAddedAt)
+	a.SetTime(AnnotationSigningSwitchedAt, s.SigningSwitchedAt)
+	a.SetTime(AnnotationOldKeyRetiredAt, s.OldKeyRetiredAt)
+	a.Set(AnnotationOldKey, s.OldKey)
+	a.Set(AnnotationNewKey, s.NewKey)
+	a.SetDuration(AnnotationClockSkew, s.ClockSkew)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
 )
 
 // Annotations of the trust bundle Secret that record a rotation.
@@ -63,33 +65,28 @@ func StateOf(sec *corev1.Secret) (State, error) {
 	if sec == nil {
 		return s, nil
 	}
-	a := sec.Annotations
+	a := cluster.Annotations(sec.Annotations)
+	var err error
 	s.Phase = Phase(a[AnnotationPhase])
 	switch s.Phase {
 	case PhaseNone, PhaseRootAdded, PhaseIssuerSwitched, PhaseComplete:
 	default:
 		return s, fmt.Errorf("read annotation %s of Secret %s: unknown phase %q", AnnotationPhase, sec.Name, s.Phase)
 	}
-	for key, dst := range map[string]*time.Time{
-		AnnotationRootAddedAt: &s.RootAddedAt, AnnotationIssuerSwitchedAt: &s.IssuerSwitchedAt, AnnotationOldRootRemovedAt: &s.OldRootRemovedAt,
-	} {
-		if v := a[key]; v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return s, fmt.Errorf("read annotation %s of Secret %s: %w", key, sec.Name, err)
-			}
-			*dst = t
-		}
+	if s.RootAddedAt, err = a.Time(AnnotationRootAddedAt); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
+	}
+	if s.IssuerSwitchedAt, err = a.Time(AnnotationIssuerSwitchedAt); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
+	}
+	if s.OldRootRemovedAt, err = a.Time(AnnotationOldRootRemovedAt); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
 	}
 	if v := a[AnnotationOldRoots]; v != "" {
 		s.OldRoots = strings.Split(v, ",")
 	}
-	if v := a[AnnotationMaxLeafLifetime]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return s, fmt.Errorf("read annotation %s of Secret %s: %w", AnnotationMaxLeafLifetime, sec.Name, err)
-		}
-		s.MaxLeafLifetime = d
+	if s.MaxLeafLifetime, err = a.Duration(AnnotationMaxLeafLifetime); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
 	}
 	return s, nil
 }
@@ -99,30 +96,13 @@ func (s State) annotate(sec *corev1.Secret) {
 	if sec.Annotations == nil {
 		sec.Annotations = map[string]string{}
 	}
-	a := sec.Annotations
-	set := func(k, v string) {
-		if v == "" {
-			delete(a, k)
-			return
-		}
-		a[k] = v
-	}
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339Nano)
-	}
-	set(AnnotationPhase, string(s.Phase))
-	set(AnnotationRootAddedAt, ts(s.RootAddedAt))
-	set(AnnotationIssuerSwitchedAt, ts(s.IssuerSwitchedAt))
-	set(AnnotationOldRootRemovedAt, ts(s.OldRootRemovedAt))
-	set(AnnotationOldRoots, strings.Join(s.OldRoots, ","))
-	if s.MaxLeafLifetime > 0 {
-		set(AnnotationMaxLeafLifetime, s.MaxLeafLifetime.String())
-	} else {
-		delete(a, AnnotationMaxLeafLifetime)
-	}
+	a := cluster.Annotations(sec.Annotations)
+	a.Set(AnnotationPhase, string(s.Phase))
+	a.SetTime(AnnotationRootAddedAt, s.RootAddedAt)
+	a.SetTime(AnnotationIssuerSwitchedAt, s.IssuerSwitchedAt)
+	a.SetTime(AnnotationOldRootRemovedAt, s.OldRootRemovedAt)
+	a.Set(AnnotationOldRoots, strings.Join(s.OldRoots, ","))
+	a.SetDuration(AnnotationMaxLeafLifetime, s.MaxLeafLifetime)
 }
 
 // Fingerprint is the hex SHA-256 of a certificate's DER.

@@ -67,6 +67,9 @@ fuzz: ## Fuzz every outside-input parser for FUZZTIME each (default 20s).
 	./hack/fuzz.sh $${FUZZTIME:-20s}
 
 .PHONY: lint
-lint: ## gofmt and go vet.
+lint: ## gofmt, go vet and staticcheck (pinned in hack/tools).
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	@mkdir -p $(BIN)
+	cd hack/tools && $(GO) build -mod=readonly -o $(BIN)/ honnef.co/go/tools/cmd/staticcheck
+	$(BIN)/staticcheck ./...

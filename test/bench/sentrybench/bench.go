@@ -33,7 +33,7 @@ type config struct {
 	sentryBin string
 	duration  time.Duration
 	warmup    time.Duration
-	profile   string
+	profile   string // file for a CPU profile of the c=64 phase; "" for none
 }
 
 type csrItem struct {
@@ -65,14 +65,13 @@ func run(ctx context.Context, cfg config) error {
 	addr := "127.0.0.1:" + port
 	args := []string{"--issuer-credentials", dir, "--trust-domain", "cluster.local", "--listen-address", "127.0.0.1",
 		"--port", port, "--healthz-port", "0", "--enable-metrics=false", "--log-level", "warn"}
+	profilePort := ""
 	if cfg.profile != "" {
-		pp, err := freePort()
-		if err != nil {
+		if profilePort, err = freePort(); err != nil {
 			return err
 		}
-		args = append(args, "--profile-port", pp)
+		args = append(args, "--profile-port", profilePort)
 		defer func() { fmt.Println("profile written to", cfg.profile) }()
-		cfg.profile = pp + "|" + cfg.profile
 	}
 
 	pool := newCSRPool()
@@ -109,7 +108,7 @@ func run(ctx context.Context, cfg config) error {
 		name := fmt.Sprintf("c=%d, one connection", c)
 		var stopProfile func() error
 		if c == 64 && cfg.profile != "" {
-			stopProfile = startProfile(cfg.profile, cfg.warmup+cfg.duration)
+			stopProfile = startProfile(profilePort, cfg.profile, cfg.warmup+cfg.duration)
 		}
 		r, err := phase(ctx, name, pid, c, cfg, pool, anchors, func() (sentryv1.CAClient, func(), error) { return client, func() {}, nil })
 		if err != nil {

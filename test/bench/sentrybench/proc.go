@@ -49,10 +49,9 @@ func procStatus(pid int, field string) int64 {
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-// startProfile fetches a CPU profile from sentry's pprof port in the
-// background; spec is "<port>|<file>". The returned func waits for it.
-func startProfile(spec string, d time.Duration) func() error {
-	port, file, _ := strings.Cut(spec, "|")
+// startProfile fetches a CPU profile of d from sentry's pprof port into
+// file, in the background. The returned func waits for it.
+func startProfile(port, file string, d time.Duration) func() error {
 	errc := make(chan error, 1)
 	go func() {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, int(d.Seconds())))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trustplane/trustplane/pkg/trustctl/phase"
 	"github.com/trustplane/trustplane/pkg/trustctl/rotate"
 	"github.com/trustplane/trustplane/pkg/trustctl/status"
 )
@@ -64,11 +65,7 @@ func (o *rotateOptions) rotator(ctx context.Context, env Env, g *globalOptions) 
 	if err != nil {
 		return nil, nil, err
 	}
-	delay := o.propagationDelay
-	if delay == 0 {
-		delay = -1 // none asked for
-	}
-	r, err := rotate.New(rotate.Options{Client: t.client, Install: t.install, Clock: env.Clock, PropagationDelay: delay})
+	r, err := rotate.New(rotate.Options{Client: t.client, Install: t.install, Clock: env.Clock, PropagationDelay: phase.Delay(o.propagationDelay)})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,18 +114,7 @@ func writeRotateStatus(w io.Writer, s *rotate.Status) {
 			fmt.Fprintf(w, "%-17s %s\n", tm.name+":", tm.at.Format(time.RFC3339))
 		}
 	}
-	ready := "ready"
-	if !s.Ready {
-		ready = "waiting"
-	}
-	fmt.Fprintf(w, "Next step:  %s (%s)\n", s.Next, ready)
-	for _, c := range s.Checks {
-		mark := "ok  "
-		if !c.OK {
-			mark = "WAIT"
-		}
-		fmt.Fprintf(w, "  [%s] %s: %s\n", mark, c.Name, c.Detail)
-	}
+	writeNextStep(w, string(s.Next), s.Ready, s.Checks)
 	fmt.Fprintln(w, "Trust anchors:")
 	for _, a := range s.Anchors {
 		state := "current"
@@ -161,7 +147,7 @@ Sentry keeps signing with the current issuer until switch-issuer.`,
 			if err != nil {
 				return err
 			}
-			return stepResult(env, rotate.StepAddRoot, r.AddRoot(cmd.Context(), t.bundle, nb))
+			return stepResult(env, "rotate-root", string(rotate.StepAddRoot), r.AddRoot(cmd.Context(), t.bundle, nb))
 		},
 	}
 	fs := cmd.Flags()
@@ -190,19 +176,36 @@ func newRotateStepCommand(env Env, g *globalOptions, o *rotateOptions, step rota
 			} else {
 				err = r.RemoveOldRoot(cmd.Context(), t.bundle)
 			}
-			return stepResult(env, step, err)
+			return stepResult(env, "rotate-root", string(step), err)
 		},
 	}
 }
 
-// stepResult reports a step: done, refused (ExitNotReady) or failed.
-func stepResult(env Env, step rotate.Step, err error) error {
-	if errors.Is(err, rotate.ErrNotReady) || errors.Is(err, rotate.ErrWrongPhase) {
+// stepResult reports a step of `mtls <command>`: done, refused
+// (ExitNotReady, nothing written) or failed.
+func stepResult(env Env, command, step string, err error) error {
+	if errors.Is(err, phase.ErrNotReady) || errors.Is(err, phase.ErrWrongPhase) {
 		return &exitError{code: ExitNotReady, err: err}
 	}
 	if err != nil {
 		return fmt.Errorf("%s failed: %w", step, err)
 	}
-	fmt.Fprintf(env.Out, "%s done. Run `trustctl mtls rotate-root status` to see when the next step may run.\n", step)
+	fmt.Fprintf(env.Out, "%s done. Run `trustctl mtls %s status` to see when the next step may run.\n", step, command)
 	return nil
+}
+
+// writeNextStep prints a rotation's next step and the checks it waits for.
+func writeNextStep(w io.Writer, next string, ready bool, checks []phase.Check) {
+	state := "ready"
+	if !ready {
+		state = "waiting"
+	}
+	fmt.Fprintf(w, "Next step:  %s (%s)\n", next, state)
+	for _, c := range checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "WAIT"
+		}
+		fmt.Fprintf(w, "  [%s] %s: %s\n", mark, c.Name, c.Detail)
+	}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustplane/trustplane/pkg/trustctl/jwtrotate"
+	"github.com/trustplane/trustplane/pkg/trustctl/phase"
 	"github.com/trustplane/trustplane/pkg/trustctl/status"
 )
 
@@ -69,11 +69,7 @@ func (o *rotateJWTOptions) rotator(ctx context.Context, env Env, g *globalOption
 	if o.jwtTTL <= 0 {
 		return nil, nil, usageErr(fmt.Errorf("--jwt-ttl %s: must be positive", o.jwtTTL))
 	}
-	delay := o.propagationDelay
-	if delay == 0 {
-		delay = -1 // none asked for
-	}
-	r, err := jwtrotate.New(jwtrotate.Options{Client: t.client, Install: t.install, Clock: env.Clock, PropagationDelay: delay, JWTTTL: o.jwtTTL})
+	r, err := jwtrotate.New(jwtrotate.Options{Client: t.client, Install: t.install, Clock: env.Clock, PropagationDelay: phase.Delay(o.propagationDelay), JWTTTL: o.jwtTTL})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,18 +118,7 @@ func writeRotateJWTStatus(w io.Writer, s *jwtrotate.Status) {
 			fmt.Fprintf(w, "%-17s %s\n", tm.name+":", tm.at.Format(time.RFC3339))
 		}
 	}
-	ready := "ready"
-	if !s.Ready {
-		ready = "waiting"
-	}
-	fmt.Fprintf(w, "Next step:  %s (%s)\n", s.Next, ready)
-	for _, c := range s.Checks {
-		mark := "ok  "
-		if !c.OK {
-			mark = "WAIT"
-		}
-		fmt.Fprintf(w, "  [%s] %s: %s\n", mark, c.Name, c.Detail)
-	}
+	writeNextStep(w, string(s.Next), s.Ready, s.Checks)
 	fmt.Fprintln(w, "Keys:")
 	for _, k := range s.Keys {
 		pub := "published"
@@ -155,7 +140,7 @@ func newAddKeyCommand(env Env, g *globalOptions, o *rotateJWTOptions) *cobra.Com
 			if err != nil {
 				return err
 			}
-			return jwtStepResult(env, jwtrotate.StepAddKey, r.AddKey(cmd.Context(), t.bundle, jwa.SignatureAlgorithm(alg)))
+			return stepResult(env, "rotate-jwt-key", string(jwtrotate.StepAddKey), r.AddKey(cmd.Context(), t.bundle, jwa.SignatureAlgorithm(alg)))
 		},
 	}
 	cmd.Flags().StringVar(&alg, "algorithm", "",
@@ -178,19 +163,7 @@ func newRotateJWTStepCommand(env Env, g *globalOptions, o *rotateJWTOptions, ste
 			} else {
 				err = r.RetireOldKey(cmd.Context(), t.bundle)
 			}
-			return jwtStepResult(env, step, err)
+			return stepResult(env, "rotate-jwt-key", string(step), err)
 		},
 	}
-}
-
-// jwtStepResult reports a step: done, refused (ExitNotReady) or failed.
-func jwtStepResult(env Env, step jwtrotate.Step, err error) error {
-	if errors.Is(err, jwtrotate.ErrNotReady) || errors.Is(err, jwtrotate.ErrWrongPhase) {
-		return &exitError{code: ExitNotReady, err: err}
-	}
-	if err != nil {
-		return fmt.Errorf("%s failed: %w", step, err)
-	}
-	fmt.Fprintf(env.Out, "%s done. Run `trustctl mtls rotate-jwt-key status` to see when the next step may run.\n", step)
-	return nil
 }

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"k8s.io/utils/clock"
 
 	"github.com/trustplane/trustplane/pkg/sentry/jwt"
 	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
+	"github.com/trustplane/trustplane/pkg/trustctl/phase"
 )
 
 // DefaultPropagationDelay is how long SwitchSigning waits after AddKey by
@@ -26,10 +26,10 @@ const DefaultJWTTTL = jwt.DefaultTTL
 var (
 	// ErrNotReady means the previous phase has not reached relying parties,
 	// or old tokens are still valid; the error lists the failing checks.
-	ErrNotReady = errors.New("the previous phase has not propagated yet")
+	ErrNotReady = phase.ErrNotReady
 	// ErrWrongPhase means the rotation is not at the phase this step
 	// follows.
-	ErrWrongPhase = errors.New("the JWT key rotation is not at this step")
+	ErrWrongPhase = phase.ErrWrongPhase
 )
 
 // Step names a phase command.
@@ -80,14 +80,7 @@ func New(opts Options) (*Rotator, error) {
 }
 
 // Check is one condition a step waits for.
-type Check struct {
-	// Name says what is checked.
-	Name string `json:"name"`
-	// OK is whether it holds.
-	OK bool `json:"ok"`
-	// Detail says what was found, and what to do when it does not hold.
-	Detail string `json:"detail,omitempty"`
-}
+type Check = phase.Check
 
 // Status is where a JWT key rotation stands.
 type Status struct {
@@ -133,10 +126,7 @@ func (r *Rotator) Status(_ context.Context, tb *cluster.TrustBundle) (*Status, e
 	case PhaseSigningSwitched:
 		s.Checks = r.retireChecks(st, signing, now)
 	}
-	s.Ready = true
-	for _, c := range s.Checks {
-		s.Ready = s.Ready && c.OK
-	}
+	s.Ready = phase.AllOK(s.Checks)
 	return s, nil
 }
 
@@ -202,18 +192,7 @@ func pendingMaterial(tb *cluster.TrustBundle, st State) (*jwt.Material, error) {
 }
 
 // refuse returns an error wrapping ErrNotReady naming the failed checks.
-func refuse(step Step, checks []Check) error {
-	var failed []string
-	for _, c := range checks {
-		if !c.OK {
-			failed = append(failed, c.Name+": "+c.Detail)
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s: %w:\n  - %s", step, ErrNotReady, strings.Join(failed, "\n  - "))
-}
+func refuse(step Step, checks []Check) error { return phase.Refuse(string(step), checks) }
 
 func nextOf(p Phase) Step {
 	switch p {

@@ -13,17 +13,11 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/sentry/anchors"
 	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
+	"github.com/trustplane/trustplane/pkg/trustctl/phase"
 )
 
 // Check is one condition a step waits for.
-type Check struct {
-	// Name says what is checked.
-	Name string `json:"name"`
-	// OK is whether it holds.
-	OK bool `json:"ok"`
-	// Detail says what was found, and what to do when it does not hold.
-	Detail string `json:"detail,omitempty"`
-}
+type Check = phase.Check
 
 // Anchors is the trust anchors ConfigMap of one namespace as found.
 type Anchors struct {

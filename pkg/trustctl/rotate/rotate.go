@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"k8s.io/utils/clock"
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
+	"github.com/trustplane/trustplane/pkg/trustctl/phase"
 )
 
 // DefaultPropagationDelay is how long phase 2 waits after phase 1 by
@@ -23,10 +23,10 @@ const DefaultPropagationDelay = 2 * time.Minute
 var (
 	// ErrNotReady means the previous phase has not reached everyone yet;
 	// the error lists the checks that fail.
-	ErrNotReady = errors.New("the previous phase has not propagated yet")
+	ErrNotReady = phase.ErrNotReady
 	// ErrWrongPhase means the rotation is not at the phase this step
 	// follows.
-	ErrWrongPhase = errors.New("the rotation is not at this step")
+	ErrWrongPhase = phase.ErrWrongPhase
 )
 
 // Step names a phase command.
@@ -113,10 +113,7 @@ func (r *Rotator) Status(ctx context.Context, tb *cluster.TrustBundle) (*Status,
 	default:
 		s.Next = StepAddRoot
 	}
-	s.Ready = true
-	for _, c := range s.Checks {
-		s.Ready = s.Ready && c.OK
-	}
+	s.Ready = phase.AllOK(s.Checks)
 	return s, nil
 }
 
@@ -194,15 +191,4 @@ func splitRoots(b *bundle.Bundle, st State) (keep, drop []string, err error) {
 }
 
 // refuse returns an error wrapping ErrNotReady naming the failed checks.
-func refuse(step Step, checks []Check) error {
-	var failed []string
-	for _, c := range checks {
-		if !c.OK {
-			failed = append(failed, c.Name+": "+c.Detail)
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s: %w:\n  - %s", step, ErrNotReady, strings.Join(failed, "\n  - "))
-}
+func refuse(step Step, checks []Check) error { return phase.Refuse(string(step), checks) }

@@ -1,7 +1,6 @@
 package rotation
 
 import (
-	"bytes"
 	"context"
 	"encoding/pem"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/test/cluster"
 	"github.com/trustplane/trustplane/test/sentryproc"
+	"github.com/trustplane/trustplane/test/trustctlrun"
 )
 
 const (
@@ -25,33 +25,16 @@ const (
 	interval = time.Second // a new handshake every interval
 )
 
-// trustctl runs trustctl in-process as the cluster admin.
+// trustctl runs `trustctl mtls rotate-root` in-process as the admin.
 func trustctl(t *testing.T, c *cluster.Cluster, args ...string) (int, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	base := []string{"--kubeconfig", c.Env.Kubeconfig, "-n", cluster.ControlPlaneNamespace, "mtls", "rotate-root"}
-	code := app.Main(t.Context(), append(base, args...), app.Env{Out: &out, Err: &errb})
-	return code, out.String() + errb.String()
+	return trustctlrun.Run(t, c.Env.Kubeconfig, append([]string{"-n", cluster.ControlPlaneNamespace, "mtls", "rotate-root"}, args...)...)
 }
 
-// stepWhenReady runs a step, which must be refused (exit 5) at first, until
-// it succeeds, and returns how long it was refused.
+// stepWhenReady runs a step, refused at first, until it succeeds.
 func stepWhenReady(t *testing.T, c *cluster.Cluster, within time.Duration, args ...string) time.Duration {
 	t.Helper()
-	start := time.Now()
-	code, out := trustctl(t, c, args...)
-	require.Equal(t, app.ExitNotReady, code, "%v is refused at first: %s", args, out)
-	t.Logf("%v refused as expected: %s", args, out)
-	for time.Since(start) < within {
-		time.Sleep(500 * time.Millisecond)
-		code, out = trustctl(t, c, args...)
-		if code == app.ExitOK {
-			return time.Since(start)
-		}
-		require.Equal(t, app.ExitNotReady, code, "%v: %s", args, out)
-	}
-	t.Fatalf("%v still refused after %s: %s", args, within, out)
-	return 0
+	return trustctlrun.StepWhenReady(t, c.Env.Kubeconfig, within, append([]string{"-n", cluster.ControlPlaneNamespace, "mtls", "rotate-root"}, args...)...)
 }
 
 func (c *testCluster) bundle(t *testing.T) *bundle.Bundle {

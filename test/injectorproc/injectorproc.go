@@ -7,11 +7,6 @@ import (
 	"github.com/trustplane/trustplane/test/proc"
 )
 
-// Build compiles cmd/injector into a temporary directory.
-func Build() (bin string, cleanup func(), err error) {
-	return proc.Build("github.com/trustplane/trustplane/cmd/injector")
-}
-
 // Options describe one injector process.
 type Options struct {
 	// Args are the injector's flags; the listen addresses and ports are

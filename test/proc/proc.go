@@ -187,3 +187,27 @@ func (p *Proc) Counter(t testing.TB, metric string) float64 {
 	}
 	return sum
 }
+
+// Binary is a command package to build before a test binary's tests run,
+// and where to put its path.
+type Binary struct {
+	// Pkg is the command's import path.
+	Pkg string
+	// Path receives the built binary's path.
+	Path *string
+}
+
+// Main builds bins, runs the tests and removes the builds; use it as a
+// package's TestMain: func TestMain(m *testing.M) { os.Exit(proc.Main(m, ...)) }.
+func Main(m *testing.M, bins ...Binary) int {
+	for _, b := range bins {
+		path, cleanup, err := Build(b.Pkg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer cleanup()
+		*b.Path = path
+	}
+	return m.Run()
+}

@@ -1,8 +1,8 @@
-// Package sentryproc builds the real sentry binary and runs it as a process
+// Package sentryproc runs the real sentry binary as a process
 // for integration tests: free ports, readiness, logs, exit codes, and a
 // gRPC client that verifies Sentry's SPIFFE ID against given anchors.
 //
-//	bin, cleanup, err := sentryproc.Build() // in TestMain
+//	proc.Main(m, proc.Binary{Pkg: ".../cmd/sentry", Path: &bin}) // in TestMain
 //	p := sentryproc.Start(t, bin, sentryproc.Options{Args: []string{"--issuer-credentials", dir}})
 //	client := p.Client(t, anchorsPEM)
 package sentryproc

@@ -17,11 +17,6 @@ import (
 	"github.com/trustplane/trustplane/test/proc"
 )
 
-// Build compiles cmd/sentry into a temporary directory.
-func Build() (bin string, cleanup func(), err error) {
-	return proc.Build("github.com/trustplane/trustplane/cmd/sentry")
-}
-
 // Options describe one sentry process.
 type Options struct {
 	// Args are sentry's flags; the listen addresses and ports are added.

@@ -1,33 +1,18 @@
 package injector
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
-	"github.com/trustplane/trustplane/test/injectorproc"
-	"github.com/trustplane/trustplane/test/sentryproc"
+	"github.com/trustplane/trustplane/test/proc"
 )
 
-// The binaries under test, built once by TestMain.
+// The binaries under test, built once for the package.
 var sentryBin, injectorBin string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	var cleanup func()
-	var err error
-	sentryBin, cleanup, err = sentryproc.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer cleanup()
-	injectorBin, cleanup, err = injectorproc.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer cleanup()
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(proc.Main(m,
+		proc.Binary{Pkg: "github.com/trustplane/trustplane/cmd/sentry", Path: &sentryBin},
+		proc.Binary{Pkg: "github.com/trustplane/trustplane/cmd/injector", Path: &injectorBin},
+	))
 }

@@ -1,25 +1,15 @@
 package jwtrotation
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
-	"github.com/trustplane/trustplane/test/sentryproc"
+	"github.com/trustplane/trustplane/test/proc"
 )
 
-// sentryBin is the binary under test, built once by TestMain.
+// sentryBin is the binary under test, built once for the package.
 var sentryBin string
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	bin, cleanup, err := sentryproc.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "build sentry:", err)
-		return 1
-	}
-	defer cleanup()
-	sentryBin = bin
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(proc.Main(m, proc.Binary{Pkg: "github.com/trustplane/trustplane/cmd/sentry", Path: &sentryBin}))
 }

@@ -1,24 +1,17 @@
 package kubernetes
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
-	"github.com/trustplane/trustplane/test/sentryproc"
+	"github.com/trustplane/trustplane/test/proc"
 )
 
-// sentryBin is the binary under test, built once by TestMain.
+// The binaries under test, built once for the package.
 var sentryBin string
 
 func TestMain(m *testing.M) {
-	bin, cleanup, err := sentryproc.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	sentryBin = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
+	os.Exit(proc.Main(m,
+		proc.Binary{Pkg: "github.com/trustplane/trustplane/cmd/sentry", Path: &sentryBin},
+	))
 }

@@ -1,67 +1,24 @@
 package file_test
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
+	"github.com/trustplane/trustplane/test/testca"
 )
 
-// testCA is a CA certificate with its key, so tests can rotate issuers
-// under one root (a generated bundle throws its root key away).
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
-
-func newCA(t testing.TB, parent *testCA) *testCA {
+// newCA returns a root (parent nil) or an issuer under parent; the test CA
+// keeps its keys, so tests can rotate issuers under one root (a generated
+// bundle throws its root key away).
+func newCA(t testing.TB, parent *testca.CA) *testca.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	require.NoError(t, err)
-	serial.Add(serial, big.NewInt(1))
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{Organization: []string{"test " + serial.String()}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
+	if parent == nil {
+		return testca.NewRoot(t)
 	}
-	signer, signerKey := tmpl, crypto.Signer(key)
-	if parent != nil {
-		signer, signerKey = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, key.Public(), signerKey)
-	require.NoError(t, err)
-	c, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return &testCA{cert: c, key: key}
-}
-
-func (c *testCA) certPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw})
-}
-
-func (c *testCA) keyPEM(t testing.TB) []byte {
-	t.Helper()
-	out, err := bundle.EncodeKey(c.key)
-	require.NoError(t, err)
-	return out
+	return parent.Issuer(t)
 }
 
 // writeFile writes data to path as an editor or a tool that writes in
@@ -80,9 +37,9 @@ func renameInto(t testing.TB, path string, data []byte) {
 }
 
 // writeBundle writes root, issuer and its key under their default names.
-func writeBundle(t testing.TB, dir string, root, issuer *testCA) {
+func writeBundle(t testing.TB, dir string, root, issuer *testca.CA) {
 	t.Helper()
-	writeFile(t, filepath.Join(dir, "ca.crt"), root.certPEM())
-	writeFile(t, filepath.Join(dir, "issuer.crt"), issuer.certPEM())
-	writeFile(t, filepath.Join(dir, "issuer.key"), issuer.keyPEM(t))
+	writeFile(t, filepath.Join(dir, "ca.crt"), root.CertPEM())
+	writeFile(t, filepath.Join(dir, "issuer.crt"), issuer.CertPEM())
+	writeFile(t, filepath.Join(dir, "issuer.key"), issuer.KeyPEM(t))
 }

@@ -174,7 +174,7 @@ func TestSaveRefusesAnEmptyBundle(t *testing.T) {
 func TestLoadPartialSets(t *testing.T) {
 	root := newCA(t, nil)
 	issuer := newCA(t, root)
-	content := map[string][]byte{"ca.crt": root.certPEM(), "issuer.crt": issuer.certPEM(), "issuer.key": issuer.keyPEM(t)}
+	content := map[string][]byte{"ca.crt": root.CertPEM(), "issuer.crt": issuer.CertPEM(), "issuer.key": issuer.KeyPEM(t)}
 	tests := map[string]struct {
 		present, empty []string
 		missing        []string
@@ -236,10 +236,10 @@ func TestLoadNamesTheFileAtFault(t *testing.T) {
 			file: "issuer.crt", data: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), part: bundle.PartIssuer, is: bundle.ErrMalformed,
 		},
 		"an issuer of another root is named": {
-			file: "issuer.crt", data: stranger.certPEM(), part: bundle.PartIssuer, is: bundle.ErrNotChained,
+			file: "issuer.crt", data: stranger.CertPEM(), part: bundle.PartIssuer, is: bundle.ErrNotChained,
 		},
 		"a key of another issuer is named": {
-			file: "issuer.key", data: stranger.keyPEM(t), part: bundle.PartKey, is: bundle.ErrKeyMismatch,
+			file: "issuer.key", data: stranger.KeyPEM(t), part: bundle.PartKey, is: bundle.ErrKeyMismatch,
 		},
 	}
 	for name, tc := range tests {
@@ -262,12 +262,12 @@ func TestLoadFollowsAbsoluteNames(t *testing.T) {
 	creds, trust := t.TempDir(), t.TempDir()
 	root := newCA(t, nil)
 	issuer := newCA(t, root)
-	writeFile(t, filepath.Join(trust, "anchors.pem"), root.certPEM())
-	writeFile(t, filepath.Join(creds, "issuer.crt"), issuer.certPEM())
-	writeFile(t, filepath.Join(creds, "issuer.key"), issuer.keyPEM(t))
+	writeFile(t, filepath.Join(trust, "anchors.pem"), root.CertPEM())
+	writeFile(t, filepath.Join(creds, "issuer.crt"), issuer.CertPEM())
+	writeFile(t, filepath.Join(creds, "issuer.key"), issuer.KeyPEM(t))
 	b, err := newStore(t, file.Options{Dir: creds, RootFile: filepath.Join(trust, "anchors.pem")}).Load()
 	require.NoError(t, err)
-	assert.Equal(t, root.cert.Raw, b.Roots[0].Raw)
+	assert.Equal(t, root.Cert.Raw, b.Roots[0].Raw)
 }
 
 func TestLoadReportsUnreadableFiles(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/file"
+	"github.com/trustplane/trustplane/test/testca"
 )
 
 const (
@@ -104,7 +105,7 @@ func (w *watchRun) nothingMore(t *testing.T) {
 }
 
 // loadedStore writes a bundle of root and issuer to dir and loads it.
-func loadedStore(t *testing.T, dir string, root, issuer *testCA) *file.Store {
+func loadedStore(t *testing.T, dir string, root, issuer *testca.CA) *file.Store {
 	t.Helper()
 	writeBundle(t, dir, root, issuer)
 	s := newStore(t, file.Options{Dir: dir, Debounce: debounce})
@@ -120,12 +121,12 @@ func TestWatchDeliversANewIssuerRenamedIntoPlace(t *testing.T) {
 	w := startWatch(t, s)
 
 	next := newCA(t, root)
-	renameInto(t, filepath.Join(dir, "issuer.key"), next.keyPEM(t))
-	renameInto(t, filepath.Join(dir, "issuer.crt"), next.certPEM())
+	renameInto(t, filepath.Join(dir, "issuer.key"), next.KeyPEM(t))
+	renameInto(t, filepath.Join(dir, "issuer.crt"), next.CertPEM())
 
 	b := w.nextChange(t)
-	assert.Equal(t, next.cert.Raw, b.Issuer().Raw)
-	assert.Equal(t, root.cert.Raw, b.Roots[0].Raw)
+	assert.Equal(t, next.Cert.Raw, b.Issuer().Raw)
+	assert.Equal(t, root.Cert.Raw, b.Roots[0].Raw)
 	w.nothingMore(t)
 }
 
@@ -136,9 +137,9 @@ func TestWatchDeliversAnIssuerWrittenInPlace(t *testing.T) {
 	w := startWatch(t, s)
 
 	next := newCA(t, root)
-	writeFile(t, filepath.Join(dir, "issuer.crt"), next.certPEM())
-	writeFile(t, filepath.Join(dir, "issuer.key"), next.keyPEM(t))
-	assert.Equal(t, next.cert.Raw, w.nextChange(t).Issuer().Raw)
+	writeFile(t, filepath.Join(dir, "issuer.crt"), next.CertPEM())
+	writeFile(t, filepath.Join(dir, "issuer.key"), next.KeyPEM(t))
+	assert.Equal(t, next.Cert.Raw, w.nextChange(t).Issuer().Raw)
 }
 
 func TestWatchReportsAnInvalidReplacementAndKeepsQuiet(t *testing.T) {
@@ -148,15 +149,15 @@ func TestWatchReportsAnInvalidReplacementAndKeepsQuiet(t *testing.T) {
 	w := startWatch(t, s)
 
 	stranger := newCA(t, root)
-	renameInto(t, filepath.Join(dir, "issuer.key"), stranger.keyPEM(t))
+	renameInto(t, filepath.Join(dir, "issuer.key"), stranger.KeyPEM(t))
 	err := w.nextError(t)
 	assert.ErrorIs(t, err, bundle.ErrKeyMismatch)
 	assert.ErrorContains(t, err, filepath.Join(dir, "issuer.key"))
 	w.nothingMore(t)
 
 	// Putting the matching certificate beside the key makes it valid again.
-	renameInto(t, filepath.Join(dir, "issuer.crt"), stranger.certPEM())
-	assert.Equal(t, stranger.cert.Raw, w.nextChange(t).Issuer().Raw)
+	renameInto(t, filepath.Join(dir, "issuer.crt"), stranger.CertPEM())
+	assert.Equal(t, stranger.Cert.Raw, w.nextChange(t).Issuer().Raw)
 }
 
 func TestWatchReportsAPartialSet(t *testing.T) {
@@ -185,9 +186,9 @@ func TestWatchIgnoresFilesRewrittenUnchanged(t *testing.T) {
 	w.nothingMore(t)
 
 	next := newCA(t, root)
-	renameInto(t, filepath.Join(dir, "issuer.key"), next.keyPEM(t))
-	renameInto(t, filepath.Join(dir, "issuer.crt"), next.certPEM())
-	assert.Equal(t, next.cert.Raw, w.nextChange(t).Issuer().Raw)
+	renameInto(t, filepath.Join(dir, "issuer.key"), next.KeyPEM(t))
+	renameInto(t, filepath.Join(dir, "issuer.crt"), next.CertPEM())
+	assert.Equal(t, next.Cert.Raw, w.nextChange(t).Issuer().Raw)
 }
 
 func TestWatchReloadsABurstOnce(t *testing.T) {
@@ -196,13 +197,13 @@ func TestWatchReloadsABurstOnce(t *testing.T) {
 	s := loadedStore(t, dir, root, newCA(t, root))
 	w := startWatch(t, s)
 
-	var last *testCA
+	var last *testca.CA
 	for range 3 {
 		last = newCA(t, root)
-		writeFile(t, filepath.Join(dir, "issuer.crt"), last.certPEM())
-		writeFile(t, filepath.Join(dir, "issuer.key"), last.keyPEM(t))
+		writeFile(t, filepath.Join(dir, "issuer.crt"), last.CertPEM())
+		writeFile(t, filepath.Join(dir, "issuer.key"), last.KeyPEM(t))
 	}
-	assert.Equal(t, last.cert.Raw, w.nextChange(t).Issuer().Raw)
+	assert.Equal(t, last.Cert.Raw, w.nextChange(t).Issuer().Raw)
 	w.nothingMore(t)
 }
 
@@ -212,7 +213,7 @@ func TestWatchReloadsABurstOnce(t *testing.T) {
 func TestWatchFollowsAKubeletSymlinkSwap(t *testing.T) {
 	dir := t.TempDir()
 	root := newCA(t, nil)
-	version := func(name string, issuer *testCA) {
+	version := func(name string, issuer *testca.CA) {
 		require.NoError(t, os.Mkdir(filepath.Join(dir, name), 0o755))
 		writeBundle(t, filepath.Join(dir, name), root, issuer)
 	}
@@ -232,7 +233,7 @@ func TestWatchFollowsAKubeletSymlinkSwap(t *testing.T) {
 	require.NoError(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "..2026_01_01_00_00_00.1")))
 
-	assert.Equal(t, next.cert.Raw, w.nextChange(t).Issuer().Raw)
+	assert.Equal(t, next.Cert.Raw, w.nextChange(t).Issuer().Raw)
 }
 
 func TestWatchReturnsNilWhenCancelled(t *testing.T) {

@@ -92,7 +92,7 @@ func jwtScenarios() map[string]func(*testing.T, *fixture) {
 		},
 		"jwt: a key without its key set is refused with a Warning Event and nothing written": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
-			data := bundleData(t, root.certPEM(), newCA(t, root))
+			data := bundleData(t, root.CertPEM(), newCA(t, root))
 			data["jwt.key"] = newJWT(t).KeyPEM
 			sec := f.createSecret(t, data)
 			_, err := f.newStore(t, withJWT).Load()
@@ -104,7 +104,7 @@ func jwtScenarios() map[string]func(*testing.T, *fixture) {
 		},
 		"jwt: a key set without the signing key is refused, naming jwks.json": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
-			data := bundleData(t, root.certPEM(), newCA(t, root))
+			data := bundleData(t, root.CertPEM(), newCA(t, root))
 			data["jwt.key"], data["jwks.json"] = newJWT(t).KeyPEM, newJWT(t).JWKSJSON
 			sec := f.createSecret(t, data)
 			_, err := f.newStore(t, withJWT).Load()
@@ -116,7 +116,7 @@ func jwtScenarios() map[string]func(*testing.T, *fixture) {
 		},
 		"jwt: without JWT on, the JWT keys are ignored": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
-			data := bundleData(t, root.certPEM(), newCA(t, root))
+			data := bundleData(t, root.CertPEM(), newCA(t, root))
 			data["jwt.key"] = []byte("whatever")
 			f.createSecret(t, data)
 			b, err := f.newStore(t).Load()
@@ -126,7 +126,7 @@ func jwtScenarios() map[string]func(*testing.T, *fixture) {
 		"jwt watch: a key rotation reaches onChange and the ConfigMap publishes both keys": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
 			old := newJWT(t)
-			data := bundleData(t, root.certPEM(), newCA(t, root))
+			data := bundleData(t, root.CertPEM(), newCA(t, root))
 			data["jwt.key"], data["jwks.json"] = old.KeyPEM, old.JWKSJSON
 			f.createSecret(t, data)
 			s := f.newStore(t, withJWT)

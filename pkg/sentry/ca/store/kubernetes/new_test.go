@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+	"github.com/trustplane/trustplane/test/testca"
 )
 
 func TestNewResolvesNames(t *testing.T) {
@@ -61,7 +62,7 @@ func TestNewResolvesNames(t *testing.T) {
 
 func TestDiffRootsNamesWhatDiffers(t *testing.T) {
 	a, b, c := newCA(t, nil), newCA(t, nil), newCA(t, nil)
-	subj := func(x *testCA) string { return `"` + x.cert.Subject.String() + `"` }
+	subj := func(x *testca.CA) string { return `"` + x.Cert.Subject.String() + `"` }
 	tests := map[string]struct {
 		cm, secret []byte
 		same       bool
@@ -69,19 +70,19 @@ func TestDiffRootsNamesWhatDiffers(t *testing.T) {
 		notWant    []string
 	}{
 		"the same roots in another order and with text around them are the same": {
-			cm: joinPEM([]byte("# comment\n"), b.certPEM(), a.certPEM()), secret: joinPEM(a.certPEM(), b.certPEM()),
+			cm: joinPEM([]byte("# comment\n"), b.CertPEM(), a.CertPEM()), secret: joinPEM(a.CertPEM(), b.CertPEM()),
 			same: true, want: []string{"the same roots in other bytes"},
 		},
 		"a root only in the ConfigMap is named": {
-			cm: joinPEM(a.certPEM(), c.certPEM()), secret: a.certPEM(),
+			cm: joinPEM(a.CertPEM(), c.CertPEM()), secret: a.CertPEM(),
 			want: []string{"roots only in the ConfigMap: " + subj(c)}, notWant: []string{"only in the Secret"},
 		},
 		"roots on both sides are named": {
-			cm: a.certPEM(), secret: b.certPEM(),
+			cm: a.CertPEM(), secret: b.CertPEM(),
 			want: []string{"roots only in the Secret: " + subj(b), "roots only in the ConfigMap: " + subj(a)},
 		},
 		"an unreadable ConfigMap says why": {
-			cm: []byte("not a certificate"), secret: a.certPEM(),
+			cm: []byte("not a certificate"), secret: a.CertPEM(),
 			want: []string{"the ConfigMap's roots cannot be read: no PEM CERTIFICATE block found"},
 		},
 	}
@@ -102,20 +103,20 @@ func TestDiffRootsNamesWhatDiffers(t *testing.T) {
 func TestDiffRootsListsAtMostFour(t *testing.T) {
 	var many [][]byte
 	for range 6 {
-		many = append(many, newCA(t, nil).certPEM())
+		many = append(many, newCA(t, nil).CertPEM())
 	}
-	got, _ := kubernetes.DiffRoots(joinPEM(many...), newCA(t, nil).certPEM())
+	got, _ := kubernetes.DiffRoots(joinPEM(many...), newCA(t, nil).CertPEM())
 	assert.Contains(t, got, "and 2 more")
 }
 
 func FuzzDiffRoots(f *testing.F) {
 	a := newCA(f, nil)
-	f.Add(a.certPEM())
+	f.Add(a.CertPEM())
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
 	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, cm []byte) {
-		got, same := kubernetes.DiffRoots(cm, a.certPEM())
+		got, same := kubernetes.DiffRoots(cm, a.CertPEM())
 		if same != (got == "the same roots in other bytes") {
 			t.Fatalf("same=%v but %q", same, got)
 		}
@@ -124,7 +125,7 @@ func FuzzDiffRoots(f *testing.F) {
 
 func TestEventsOnlyForRefusedBundles(t *testing.T) {
 	root := newCA(t, nil)
-	partial := bundleData(t, root.certPEM(), newCA(t, root))
+	partial := bundleData(t, root.CertPEM(), newCA(t, root))
 	delete(partial, "issuer.key")
 	tests := map[string]struct {
 		data       map[string][]byte

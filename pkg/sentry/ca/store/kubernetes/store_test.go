@@ -80,17 +80,17 @@ func storeScenarios() map[string]func(*testing.T, *fixture) {
 		"a bring-your-own Secret loads as it is": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
 			issuer := newCA(t, root)
-			sec := f.createSecret(t, bundleData(t, root.certPEM(), issuer))
+			sec := f.createSecret(t, bundleData(t, root.CertPEM(), issuer))
 			b, err := f.newStore(t).Load()
 			require.NoError(t, err)
-			assert.Equal(t, issuer.cert.Raw, b.Issuer().Raw)
-			assert.Equal(t, root.cert.Raw, b.Roots[0].Raw)
+			assert.Equal(t, issuer.Cert.Raw, b.Issuer().Raw)
+			assert.Equal(t, root.Cert.Raw, b.Roots[0].Raw)
 			f.requireUnchanged(t, sec)
-			assert.Equal(t, string(root.certPEM()), f.configMap(t).Data["ca.crt"], "the roots are published")
+			assert.Equal(t, string(root.CertPEM()), f.configMap(t).Data["ca.crt"], "the roots are published")
 		},
 		"a Secret missing a key is refused, left byte for byte, and reported": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
-			data := bundleData(t, root.certPEM(), newCA(t, root))
+			data := bundleData(t, root.CertPEM(), newCA(t, root))
 			delete(data, "issuer.key")
 			data["issuer.crt"] = []byte("  \n")
 			sec := f.createSecret(t, data)
@@ -117,8 +117,8 @@ func storeScenarios() map[string]func(*testing.T, *fixture) {
 		},
 		"a Secret whose key is not the issuer's is refused, naming the key": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
-			data := bundleData(t, root.certPEM(), newCA(t, root))
-			data["issuer.key"] = newCA(t, root).keyPEM(t)
+			data := bundleData(t, root.CertPEM(), newCA(t, root))
+			data["issuer.key"] = newCA(t, root).KeyPEM(t)
 			sec := f.createSecret(t, data)
 
 			_, err := f.newStore(t).Load()
@@ -134,30 +134,30 @@ func storeScenarios() map[string]func(*testing.T, *fixture) {
 		},
 		"a ConfigMap that disagrees is reported and left alone, and the Secret is untouched": func(t *testing.T, f *fixture) {
 			root, other := newCA(t, nil), newCA(t, nil)
-			sec := f.createSecret(t, bundleData(t, root.certPEM(), newCA(t, root)))
-			cm := f.createConfigMap(t, map[string]string{"ca.crt": string(joinPEM(root.certPEM(), other.certPEM()))})
+			sec := f.createSecret(t, bundleData(t, root.CertPEM(), newCA(t, root)))
+			cm := f.createConfigMap(t, map[string]string{"ca.crt": string(joinPEM(root.CertPEM(), other.CertPEM()))})
 
 			b, err := f.newStore(t).Load()
 			require.NoError(t, err, "the Secret is the source of truth; a ConfigMap mismatch never refuses it")
-			assert.Equal(t, root.cert.Raw, b.Roots[0].Raw)
+			assert.Equal(t, root.Cert.Raw, b.Roots[0].Raw)
 			f.requireUnchanged(t, sec)
 			after := f.configMap(t)
 			assert.Equal(t, cm.ResourceVersion, after.ResourceVersion)
 			assert.Equal(t, cm.Data, after.Data)
 
 			msg := f.event(t, corev1.EventTypeWarning, kubernetes.ReasonConfigMapMismatch)
-			assert.Contains(t, msg, "roots only in the ConfigMap: \""+other.cert.Subject.String())
+			assert.Contains(t, msg, "roots only in the ConfigMap: \""+other.Cert.Subject.String())
 			assert.NotContains(t, msg, "roots only in the Secret")
 			assert.Contains(t, msg, "Sentry did not rewrite the ConfigMap")
 		},
 		"a ConfigMap holding the Secret's roots is adopted without a change": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
-			f.createSecret(t, bundleData(t, root.certPEM(), newCA(t, root)))
-			f.createConfigMap(t, map[string]string{"ca.crt": string(root.certPEM())})
+			f.createSecret(t, bundleData(t, root.CertPEM(), newCA(t, root)))
+			f.createConfigMap(t, map[string]string{"ca.crt": string(root.CertPEM())})
 			_, err := f.newStore(t).Load()
 			require.NoError(t, err)
 			cm := f.configMap(t)
-			assert.Equal(t, string(root.certPEM()), cm.Data["ca.crt"])
+			assert.Equal(t, string(root.CertPEM()), cm.Data["ca.crt"])
 			assert.NotEmpty(t, cm.Annotations[kubernetes.AnnotationRootsSHA256])
 			f.noEvent(t, kubernetes.ReasonConfigMapMismatch)
 		},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+	"github.com/trustplane/trustplane/test/testca"
 )
 
 // quiet is how long a watch must stay silent to count as silent.
@@ -92,9 +93,9 @@ func (w *watchRun) nothingMore(t *testing.T) {
 
 // watched creates a bring-your-own Secret of root and a first issuer,
 // loads it and starts watching.
-func watched(t *testing.T, f *fixture, root *testCA) (*kubernetes.Store, *watchRun) {
+func watched(t *testing.T, f *fixture, root *testca.CA) (*kubernetes.Store, *watchRun) {
 	t.Helper()
-	f.createSecret(t, bundleData(t, root.certPEM(), newCA(t, root)))
+	f.createSecret(t, bundleData(t, root.CertPEM(), newCA(t, root)))
 	s := f.newStore(t)
 	_, err := s.Load()
 	require.NoError(t, err)
@@ -119,12 +120,12 @@ func watchScenarios() map[string]func(*testing.T, *fixture) {
 			w.nothingMore(t)
 
 			next := newCA(t, root)
-			f.updateSecret(t, bundleData(t, root.certPEM(), next))
+			f.updateSecret(t, bundleData(t, root.CertPEM(), next))
 			b := w.nextChange(t)
-			assert.Equal(t, next.cert.Raw, b.Issuer().Raw)
-			assert.Equal(t, root.cert.Raw, b.Roots[0].Raw)
+			assert.Equal(t, next.Cert.Raw, b.Issuer().Raw)
+			assert.Equal(t, root.Cert.Raw, b.Roots[0].Raw)
 
-			f.updateSecret(t, bundleData(t, root.certPEM(), next)) // same content: a no-op event
+			f.updateSecret(t, bundleData(t, root.CertPEM(), next)) // same content: a no-op event
 			sec := f.secret(t)
 			sec.Labels = map[string]string{"touched": "yes"}
 			_, err := f.admin.CoreV1().Secrets(f.ns).Update(t.Context(), sec, metav1.UpdateOptions{})
@@ -134,25 +135,25 @@ func watchScenarios() map[string]func(*testing.T, *fixture) {
 		"watch: an added root reaches onChange and the ConfigMap Sentry published follows": func(t *testing.T, f *fixture) {
 			root, newRoot := newCA(t, nil), newCA(t, nil)
 			_, w := watched(t, f, root)
-			f.configMapEventually(t, root.certPEM())
+			f.configMapEventually(t, root.CertPEM())
 
-			roots := joinPEM(root.certPEM(), newRoot.certPEM())
+			roots := joinPEM(root.CertPEM(), newRoot.CertPEM())
 			f.updateSecret(t, bundleData(t, roots, newCA(t, newRoot)))
 			b := w.nextChange(t)
 			assert.Len(t, b.Roots, 2)
 			f.configMapEventually(t, roots)
 			msg := f.event(t, corev1.EventTypeNormal, kubernetes.ReasonConfigMapUpdated)
-			assert.Contains(t, msg, "roots only in the Secret: \""+newRoot.cert.Subject.String())
+			assert.Contains(t, msg, "roots only in the Secret: \""+newRoot.Cert.Subject.String())
 			assert.Contains(t, msg, "Sentry rewrote it")
 		},
 		"watch: an invalid edit goes to onError and nothing is written": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
 			_, w := watched(t, f, root)
-			f.configMapEventually(t, root.certPEM())
+			f.configMapEventually(t, root.CertPEM())
 			cm := f.configMap(t)
 
-			data := bundleData(t, root.certPEM(), newCA(t, root))
-			data["issuer.key"] = newCA(t, root).keyPEM(t)
+			data := bundleData(t, root.CertPEM(), newCA(t, root))
+			data["issuer.key"] = newCA(t, root).KeyPEM(t)
 			edited := f.updateSecret(t, data)
 			err := w.nextError(t)
 			require.ErrorIs(t, err, kubernetes.ErrInvalid)
@@ -178,22 +179,22 @@ func watchScenarios() map[string]func(*testing.T, *fixture) {
 		"watch: a deleted ConfigMap is published again": func(t *testing.T, f *fixture) {
 			root := newCA(t, nil)
 			_, w := watched(t, f, root)
-			f.configMapEventually(t, root.certPEM())
+			f.configMapEventually(t, root.CertPEM())
 			require.NoError(t, f.admin.CoreV1().ConfigMaps(f.ns).Delete(t.Context(), kubernetes.DefaultConfigMapName, metav1.DeleteOptions{}))
-			f.configMapEventually(t, root.certPEM())
+			f.configMapEventually(t, root.CertPEM())
 			w.nothingMore(t)
 		},
 		"watch: a user's edit of the ConfigMap is reported, not reverted": func(t *testing.T, f *fixture) {
 			root, staged := newCA(t, nil), newCA(t, nil)
 			_, w := watched(t, f, root)
-			f.configMapEventually(t, root.certPEM())
+			f.configMapEventually(t, root.CertPEM())
 			cm := f.configMap(t)
-			cm.Data["ca.crt"] = string(joinPEM(root.certPEM(), staged.certPEM()))
+			cm.Data["ca.crt"] = string(joinPEM(root.CertPEM(), staged.CertPEM()))
 			cm, err := f.admin.CoreV1().ConfigMaps(f.ns).Update(t.Context(), cm, metav1.UpdateOptions{})
 			require.NoError(t, err)
 
 			msg := f.event(t, corev1.EventTypeWarning, kubernetes.ReasonConfigMapMismatch)
-			assert.Contains(t, msg, "roots only in the ConfigMap: \""+staged.cert.Subject.String())
+			assert.Contains(t, msg, "roots only in the ConfigMap: \""+staged.Cert.Subject.String())
 			w.nothingMore(t)
 			after := f.configMap(t)
 			assert.Equal(t, cm.ResourceVersion, after.ResourceVersion)

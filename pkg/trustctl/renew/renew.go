@@ -2,21 +2,14 @@ package renew
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
-	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
 // DefaultValidFor is the lifetime of a renewed root and issuer: 365 days,
@@ -56,22 +49,19 @@ func Generate(opts Options) (*bundle.Bundle, error) {
 	if opts.ValidFor < 0 {
 		return nil, errors.New("generate trust bundle: the lifetime must be positive")
 	}
-	var (
-		b   *bundle.Bundle
-		err error
-	)
-	if opts.RootKey == nil {
-		b, err = bundle.Generate(bundle.GenerateOptions{
-			TrustDomain:      opts.TrustDomain,
-			Namespace:        opts.Namespace,
-			Now:              opts.Now,
-			AllowedClockSkew: opts.AllowedClockSkew,
-			RootTTL:          opts.ValidFor,
-			IssuerTTL:        opts.ValidFor,
-		})
-	} else {
-		b, err = withRootKey(opts)
+	gen := bundle.GenerateOptions{
+		TrustDomain:      opts.TrustDomain,
+		Namespace:        opts.Namespace,
+		Now:              opts.Now,
+		AllowedClockSkew: opts.AllowedClockSkew,
+		RootTTL:          opts.ValidFor,
+		IssuerTTL:        opts.ValidFor,
+		RootKey:          opts.RootKey,
 	}
+	if opts.RootKey != nil {
+		gen.SameKeyRoot = sameKeyRoot(opts.CurrentRoots, opts.RootKey.Public())
+	}
+	b, err := bundle.Generate(gen)
 	if err != nil {
 		return nil, err
 	}
@@ -94,69 +84,6 @@ func BringYourOwn(rootsPEM, issuerPEM, keyPEM []byte, now time.Time) (*bundle.Bu
 	return b, nil
 }
 
-// withRootKey signs a new root certificate with opts.RootKey and a new P-256
-// issuer with it. The templates are bundle.Generate's, so a reused-key root
-// looks like a generated one.
-func withRootKey(opts Options) (*bundle.Bundle, error) {
-	if opts.TrustDomain.IsZero() {
-		return nil, errors.New("generate trust bundle: trust domain is empty")
-	}
-	if opts.Now.IsZero() {
-		return nil, errors.New("generate trust bundle: the time is not set")
-	}
-	if opts.AllowedClockSkew < 0 {
-		return nil, errors.New("generate trust bundle: clock skew must not be negative")
-	}
-	sentryID, err := spiffe.SentryID(opts.TrustDomain, opts.Namespace)
-	if err != nil {
-		return nil, fmt.Errorf("generate trust bundle: %w", err)
-	}
-	notBefore, notAfter := opts.Now.Add(-opts.AllowedClockSkew), opts.Now.Add(opts.ValidFor)
-	root, err := caTemplate(pkix.Name{Organization: []string{opts.TrustDomain.Name()}}, notBefore, notAfter)
-	if err != nil {
-		return nil, err
-	}
-	if old := sameKeyRoot(opts.CurrentRoots, opts.RootKey.Public()); old != nil {
-		root.RawSubject = old.RawSubject
-		root.SubjectKeyId = old.SubjectKeyId
-	}
-	issuerKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate issuer key: %w", err)
-	}
-	issuer, err := caTemplate(pkix.Name{Organization: []string{sentryID.String()}}, notBefore, notAfter)
-	if err != nil {
-		return nil, err
-	}
-	issuer.MaxPathLen, issuer.MaxPathLenZero = 0, true
-
-	rootDER, err := x509.CreateCertificate(rand.Reader, root, root, opts.RootKey.Public(), opts.RootKey)
-	if err != nil {
-		return nil, fmt.Errorf("create root certificate: %w", err)
-	}
-	rootCert, err := x509.ParseCertificate(rootDER)
-	if err != nil {
-		return nil, fmt.Errorf("parse root certificate: %w", err)
-	}
-	issuerDER, err := x509.CreateCertificate(rand.Reader, issuer, rootCert, issuerKey.Public(), opts.RootKey)
-	if err != nil {
-		return nil, fmt.Errorf("create issuer certificate: %w", err)
-	}
-	keyPEM, err := bundle.EncodeKey(issuerKey)
-	if err != nil {
-		return nil, err
-	}
-	b, err := bundle.Parse(
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rootDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issuerDER}),
-		keyPEM,
-	)
-	if err != nil {
-		return nil, fmt.Errorf("generate trust bundle: %w", err)
-	}
-	return b, nil
-}
-
 // sameKeyRoot returns the root of roots whose public key is pub, or nil.
 func sameKeyRoot(roots []*x509.Certificate, pub crypto.PublicKey) *x509.Certificate {
 	k, ok := pub.(interface{ Equal(crypto.PublicKey) bool })
@@ -169,24 +96,6 @@ func sameKeyRoot(roots []*x509.Certificate, pub crypto.PublicKey) *x509.Certific
 		}
 	}
 	return nil
-}
-
-// caTemplate is what the root and issuer share (as in bundle.Generate).
-func caTemplate(subject pkix.Name, notBefore, notAfter time.Time) (*x509.Certificate, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, fmt.Errorf("generate serial number: %w", err)
-	}
-	serial.Add(serial, big.NewInt(1)) // positive, never zero
-	return &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               subject,
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}, nil
 }
 
 // SameKey reports whether two certificates have the same public key.

@@ -38,12 +38,21 @@ type GenerateOptions struct {
 	// IssuerTTL is the issuer's lifetime from Now, cut to end with the root.
 	// Default DefaultTTL.
 	IssuerTTL time.Duration
+	// RootKey, when set, signs the root instead of a fresh key that is
+	// thrown away: a renewal that keeps the root key, so that anchors
+	// holding an older root over the same key keep verifying.
+	RootKey crypto.Signer
+	// SameKeyRoot is an earlier root over RootKey whose subject and subject
+	// key identifier the new root keeps, so that chains match it too.
+	// Optional; only with RootKey.
+	SameKeyRoot *x509.Certificate
 }
 
 // Generate makes a new bundle: a P-256 root (CA, subject O=<trust domain>)
 // and a P-256 issuer signed by it (CA with path length 0, subject O=<Sentry's
-// SPIFFE ID>). The root's key is thrown away once the issuer is signed, so
-// the root can never sign again; only the issuer key is kept.
+// SPIFFE ID>). Unless opts.RootKey is given, the root's key is thrown away
+// once the issuer is signed, so the root can never sign again; only the
+// issuer key is kept.
 func Generate(opts GenerateOptions) (*Bundle, error) {
 	if opts.TrustDomain.IsZero() {
 		return nil, errors.New("generate trust bundle: trust domain is empty")
@@ -71,9 +80,11 @@ func Generate(opts GenerateOptions) (*Bundle, error) {
 		issuerNotAfter = rootNotAfter
 	}
 
-	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate root key: %w", err)
+	rootKey := opts.RootKey
+	if rootKey == nil {
+		if rootKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return nil, fmt.Errorf("generate root key: %w", err)
+		}
 	}
 	issuerKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -88,6 +99,9 @@ func Generate(opts GenerateOptions) (*Bundle, error) {
 		return nil, err
 	}
 	issuer.MaxPathLen, issuer.MaxPathLenZero = 0, true
+	if old := opts.SameKeyRoot; old != nil && opts.RootKey != nil {
+		root.RawSubject, root.SubjectKeyId = old.RawSubject, old.SubjectKeyId
+	}
 
 	rootDER, err := sign(root, root, rootKey.Public(), rootKey)
 	if err != nil {

@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"math/big"
@@ -142,4 +143,24 @@ func TestGenerateRefusesBadOptions(t *testing.T) {
 			assert.Nil(t, b)
 		})
 	}
+}
+
+func TestGenerate_WithARootKeyKeepsTheRootIdentity(t *testing.T) {
+	td := spiffeid.RequireTrustDomainFromString("cluster.local")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	now := time.Now()
+	first, err := bundle.Generate(bundle.GenerateOptions{TrustDomain: td, Namespace: "dapr-system", Now: now, RootKey: key})
+	require.NoError(t, err)
+	renewed, err := bundle.Generate(bundle.GenerateOptions{
+		TrustDomain: td, Namespace: "dapr-system", Now: now.Add(time.Hour), RootKey: key, SameKeyRoot: first.Roots[0],
+	})
+	require.NoError(t, err)
+
+	oldRoot, newRoot := first.Roots[0], renewed.Roots[0]
+	assert.NotEqual(t, oldRoot.Raw, newRoot.Raw, "a new root certificate")
+	assert.True(t, key.PublicKey.Equal(newRoot.PublicKey), "over the same key")
+	assert.Equal(t, oldRoot.RawSubject, newRoot.RawSubject)
+	assert.Equal(t, oldRoot.SubjectKeyId, newRoot.SubjectKeyId)
+	require.NoError(t, renewed.Issuer().CheckSignatureFrom(oldRoot), "workloads that still trust the old root accept the new issuer")
 }

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -99,7 +98,7 @@ func (a *Authority) SetBundle(b *bundle.Bundle) error {
 		return fmt.Errorf("ca: %w", err)
 	}
 	for _, c := range b.IssuerChain {
-		s.chainPEM = append(s.chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+		s.chainPEM = appendCertPEM(s.chainPEM, c.Raw)
 	}
 	a.current.Store(s)
 	return nil
@@ -132,9 +131,8 @@ func (a *Authority) SignWorkload(_ context.Context, req SignRequest) (*Issued, e
 	if err != nil {
 		return nil, fmt.Errorf("ca: sign workload certificate: %w", err)
 	}
-	leafPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	chain := make([]byte, 0, len(leafPEM)+len(s.chainPEM))
-	chain = append(append(chain, leafPEM...), s.chainPEM...)
+	chain := make([]byte, 0, pemCertSize(der)+len(s.chainPEM))
+	chain = append(appendCertPEM(chain, der), s.chainPEM...)
 	return &Issued{
 		DER:             der,
 		ChainPEM:        chain,

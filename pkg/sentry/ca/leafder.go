@@ -14,7 +14,6 @@ import (
 	encasn1 "encoding/asn1"
 	"errors"
 	"fmt"
-	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -66,8 +65,20 @@ type fastSigner struct {
 	algDER []byte      // the DER AlgorithmIdentifier of the signature
 	hash   crypto.Hash // 0 for Ed25519, which signs the message itself
 	issuer *x509.Certificate
-	aki    []byte // the AuthorityKeyIdentifier extension value, or nil
+	// exts is the DER of the extensions every leaf carries, in
+	// CreateCertificate's order: key usage, extended key usage, basic
+	// constraints and, when the issuer has a key ID, the authority key ID.
+	exts []byte
+	// maxSignature is the longest signature the key makes.
+	maxSignature int
 }
+
+// tbsVersion is the TBSCertificate's "[0] EXPLICIT INTEGER 2" (v3).
+var tbsVersion = []byte{0xa0, 0x03, tagInteger, 0x01, 0x02}
+
+// sanPrefix is the subjectAltName extension's OID and critical flag,
+// critical because the subject is empty (RFC 5280 4.2.1.6).
+var sanPrefix = []byte{0x06, 0x03, 0x55, 0x1d, 0x11, 0x01, 0x01, 0xff}
 
 // newFastSigner returns the fast path for the stdlib key types, or
 // errNoFastPath for any other signer (an HSM, a KMS).
@@ -89,27 +100,41 @@ func newFastSigner(issuer *x509.Certificate, key crypto.Signer) (*fastSigner, er
 		default:
 			return nil, errNoFastPath
 		}
+		// SEQUENCE of two INTEGERs, each at most one byte longer than
+		// the order.
+		s.maxSignature = 2*tlvSize((k.Curve.Params().BitSize+7)/8+1) + 3
 	case ed25519.PrivateKey:
-		alg = pkix.AlgorithmIdentifier{Algorithm: oidEd25519}
+		alg, s.maxSignature = pkix.AlgorithmIdentifier{Algorithm: oidEd25519}, ed25519.SignatureSize
 	case *rsa.PrivateKey:
 		alg = pkix.AlgorithmIdentifier{Algorithm: oidSHA256WithRSA, Parameters: encasn1.NullRawValue}
-		s.hash = crypto.SHA256
+		s.hash, s.maxSignature = crypto.SHA256, k.Size()
 	default:
 		return nil, errNoFastPath
 	}
 	if s.algDER, err = encasn1.Marshal(alg); err != nil {
 		return nil, fmt.Errorf("encode signature algorithm: %w", err)
 	}
+	var exts cryptobyte.Builder
+	addExtension(&exts, oidKeyUsage, true, leafKeyUsage)
+	addExtension(&exts, oidExtKeyUsage, false, leafExtKeyUsage)
+	addExtension(&exts, oidBasicConstraints, true, leafBasicConstraints)
 	if len(issuer.SubjectKeyId) > 0 {
-		if s.aki, err = encasn1.Marshal(authorityKeyID{ID: issuer.SubjectKeyId}); err != nil {
+		aki, err := encasn1.Marshal(authorityKeyID{ID: issuer.SubjectKeyId})
+		if err != nil {
 			return nil, fmt.Errorf("encode authority key identifier: %w", err)
 		}
+		addExtension(&exts, oidAuthorityKeyID, false, aki)
+	}
+	if s.exts, err = exts.Bytes(); err != nil {
+		return nil, fmt.Errorf("encode extensions: %w", err)
 	}
 	return s, nil
 }
 
 // sign returns the DER of the leaf described by tmpl over pub; spki is
-// pub's SubjectPublicKeyInfo, or nil to encode it here.
+// pub's SubjectPublicKeyInfo, or nil to encode it here. The certificate is
+// written into one buffer: the TBSCertificate first, after room for the
+// outer SEQUENCE header, whose length is known once the signature is.
 func (s *fastSigner) sign(tmpl *x509.Certificate, pub crypto.PublicKey, spki []byte) ([]byte, error) {
 	if spki == nil {
 		var err error
@@ -117,11 +142,55 @@ func (s *fastSigner) sign(tmpl *x509.Certificate, pub crypto.PublicKey, spki []b
 			return nil, fmt.Errorf("encode public key: %w", err)
 		}
 	}
-	tbs, err := s.tbs(tmpl, spki)
-	if err != nil {
-		return nil, fmt.Errorf("encode certificate: %w", err)
+	uris := make([]string, len(tmpl.URIs))
+	names := 0
+	for i, u := range tmpl.URIs {
+		uris[i] = u.String()
+		names += tlvSize(len(uris[i]))
 	}
-	var signature []byte
+	for _, n := range tmpl.DNSNames {
+		names += tlvSize(len(n))
+	}
+	serial := serialContent(tmpl.SerialNumber)
+	sanExt := len(sanPrefix) + tlvSize(tlvSize(names))
+	extsSeq := len(s.exts) + tlvSize(sanExt)
+	validity := timeSize(tmpl.NotBefore) + timeSize(tmpl.NotAfter)
+	tbsLen := len(tbsVersion) + tlvSize(len(serial)) + len(s.algDER) + len(s.issuer.RawSubject) + tlvSize(validity) +
+		len(emptySubject) + len(spki) + tlvSize(tlvSize(extsSeq))
+	if tbsLen > maxDERLength/2 {
+		return nil, fmt.Errorf("encode certificate: %w", errTooLong)
+	}
+
+	const headroom = 5 // the longest outer SEQUENCE header
+	buf := make([]byte, headroom, headroom+tlvSize(tbsLen)+len(s.algDER)+tlvSize(1+s.maxSignature))
+	buf = appendHeader(buf, tagSequence, tbsLen)
+	buf = append(buf, tbsVersion...)
+	buf = append(appendHeader(buf, tagInteger, len(serial)), serial...)
+	buf = append(buf, s.algDER...)
+	buf = append(buf, s.issuer.RawSubject...)
+	buf = appendHeader(buf, tagSequence, validity)
+	buf = appendTime(appendTime(buf, tmpl.NotBefore), tmpl.NotAfter)
+	buf = append(buf, emptySubject...)
+	buf = append(buf, spki...)
+	buf = appendHeader(buf, tagExtensions, tlvSize(extsSeq))
+	buf = appendHeader(buf, tagSequence, extsSeq)
+	buf = append(buf, s.exts...)
+	buf = appendHeader(buf, tagSequence, sanExt)
+	buf = append(buf, sanPrefix...)
+	buf = appendHeader(buf, tagOctetString, tlvSize(names))
+	buf = appendHeader(buf, tagSequence, names)
+	for _, n := range tmpl.DNSNames {
+		buf = append(appendHeader(buf, tagDNSName, len(n)), n...)
+	}
+	for _, u := range uris {
+		buf = append(appendHeader(buf, tagURI, len(u)), u...)
+	}
+	tbs := buf[headroom:]
+
+	var (
+		signature []byte
+		err       error
+	)
 	if s.hash == 0 {
 		signature, err = s.key.Sign(rand.Reader, tbs, crypto.Hash(0))
 	} else {
@@ -130,59 +199,13 @@ func (s *fastSigner) sign(tmpl *x509.Certificate, pub crypto.PublicKey, spki []b
 	if err != nil {
 		return nil, fmt.Errorf("sign certificate: %w", err)
 	}
-	var b cryptobyte.Builder
-	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(tbs)
-		b.AddBytes(s.algDER)
-		b.AddASN1BitString(signature)
-	})
-	return b.Bytes()
-}
-
-// tbs encodes the TBSCertificate: the same bytes x509.CreateCertificate
-// writes for a leaf template of LeafTemplate's shape.
-func (s *fastSigner) tbs(tmpl *x509.Certificate, spki []byte) ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(casn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-			b.AddASN1Int64(2) // v3
-		})
-		b.AddASN1BigInt(tmpl.SerialNumber)
-		b.AddBytes(s.algDER)
-		b.AddBytes(s.issuer.RawSubject)
-		b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			addTime(b, tmpl.NotBefore)
-			addTime(b, tmpl.NotAfter)
-		})
-		b.AddBytes(emptySubject)
-		b.AddBytes(spki)
-		b.AddASN1(casn1.Tag(3).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-			b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addExtension(b, oidKeyUsage, true, leafKeyUsage)
-				addExtension(b, oidExtKeyUsage, false, leafExtKeyUsage)
-				addExtension(b, oidBasicConstraints, true, leafBasicConstraints)
-				if s.aki != nil {
-					addExtension(b, oidAuthorityKeyID, false, s.aki)
-				}
-				// Critical because the subject is empty (RFC 5280 4.2.1.6).
-				b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(oidSubjectAltName)
-					b.AddASN1Boolean(true)
-					b.AddASN1(casn1.OCTET_STRING, func(b *cryptobyte.Builder) {
-						b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							for _, n := range tmpl.DNSNames {
-								b.AddASN1(casn1.Tag(2).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(n)) })
-							}
-							for _, u := range tmpl.URIs {
-								b.AddASN1(casn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(u.String())) })
-							}
-						})
-					})
-				})
-			})
-		})
-	})
-	return b.Bytes()
+	outer := len(tbs) + len(s.algDER) + tlvSize(1+len(signature))
+	start := headroom - (1 + lengthOfLength(outer))
+	appendHeader(buf[start:start], tagSequence, outer)
+	buf = append(buf, s.algDER...)
+	buf = append(appendHeader(buf, tagBitString, 1+len(signature)), 0) // no unused bits
+	buf = append(buf, signature...)
+	return buf[start:], nil
 }
 
 func addExtension(b *cryptobyte.Builder, oid encasn1.ObjectIdentifier, critical bool, value []byte) {
@@ -193,17 +216,6 @@ func addExtension(b *cryptobyte.Builder, oid encasn1.ObjectIdentifier, critical 
 		}
 		b.AddASN1OctetString(value)
 	})
-}
-
-// addTime writes UTCTime for 1950–2049 and GeneralizedTime otherwise, as
-// RFC 5280 4.1.2.5 requires.
-func addTime(b *cryptobyte.Builder, t time.Time) {
-	t = t.UTC()
-	if y := t.Year(); y >= 1950 && y < 2050 {
-		b.AddASN1UTCTime(t)
-		return
-	}
-	b.AddASN1GeneralizedTime(t)
 }
 
 func digest(h crypto.Hash, data []byte) []byte {

@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,3 +80,43 @@ func TestFastSigner_OtherSignersUseTheStdlib(t *testing.T) {
 }
 
 type opaqueSigner struct{ crypto.Signer }
+
+// Serial numbers of every shape, and validity dates on both sides of the
+// UTCTime/GeneralizedTime boundary, encode as x509.CreateCertificate does.
+func TestFastSigner_EncodesSerialsAndDatesAsX509Does(t *testing.T) {
+	issuer := testca.NewRoot(t).Issuer(t)
+	fast, err := newFastSigner(issuer.Cert, issuer.Key)
+	require.NoError(t, err)
+	pub := testca.NewKey(t).Public()
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(t, err)
+	id := spiffeid.RequireFromString("spiffe://public/ns/shop/orders")
+	cases := map[string]func(*x509.Certificate){
+		"a one-octet serial":                     func(c *x509.Certificate) { c.SerialNumber = big.NewInt(1) },
+		"a serial with its top bit set":          func(c *x509.Certificate) { c.SerialNumber = big.NewInt(0xff) },
+		"a 128-bit serial":                       func(c *x509.Certificate) { c.SerialNumber = new(big.Int).Sub(serialLimit, big.NewInt(1)) },
+		"a NotAfter past 2049 (GeneralizedTime)": func(c *x509.Certificate) { c.NotAfter = time.Date(2051, 3, 1, 0, 0, 0, 0, time.UTC) },
+		"a long SPIFFE ID (two-octet lengths)":   func(c *x509.Certificate) { c.URIs[0].Path = "/ns/shop/" + strings.Repeat("a", 300) },
+		"many DNS names (a long SAN extension)": func(c *x509.Certificate) {
+			c.DNSNames = []string{strings.Repeat("b", 63) + ".svc", "c.svc", "d.svc", "e.svc"}
+		},
+		"a NotBefore with a zone other than UTC set": func(c *x509.Certificate) { c.NotBefore = c.NotBefore.In(time.FixedZone("X", -7*3600)) },
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			tmpl, err := LeafTemplate(LeafParams{PublicKey: pub, ID: id, Now: time.Now(), TTL: time.Hour, IssuerNotAfter: issuer.Cert.NotAfter})
+			require.NoError(t, err)
+			mod(tmpl)
+			want, err := x509.CreateCertificate(rand.Reader, tmpl, issuer.Cert, pub, issuer.Key)
+			require.NoError(t, err)
+			got, err := fast.sign(tmpl, pub, spki)
+			require.NoError(t, err)
+			wantCert, err := x509.ParseCertificate(want)
+			require.NoError(t, err)
+			gotCert, err := x509.ParseCertificate(got)
+			require.NoError(t, err)
+			assert.Equal(t, wantCert.RawTBSCertificate, gotCert.RawTBSCertificate)
+			require.NoError(t, gotCert.CheckSignatureFrom(issuer.Cert))
+		})
+	}
+}

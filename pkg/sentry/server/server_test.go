@@ -59,7 +59,7 @@ type harness struct {
 
 // newHarness serves the CA in-process over real TLS, with a granting fake
 // validator as the default and a fake clock.
-func newHarness(t *testing.T, val *fake.Validator, mods ...func(*server.Options)) *harness {
+func newHarness(t testing.TB, val *fake.Validator, mods ...func(*server.Options)) *harness {
 	t.Helper()
 	clk := clocktesting.NewFakeClock(start)
 	b, err := bundle.Generate(bundle.GenerateOptions{TrustDomain: cpTD, Namespace: "dapr-system", Now: start, AllowedClockSkew: time.Minute})

@@ -30,10 +30,14 @@ import (
 )
 
 type config struct {
-	sentryBin string
-	duration  time.Duration
-	warmup    time.Duration
-	profile   string // file for a CPU profile of the c=64 phase; "" for none
+	sentryBin      string
+	duration       time.Duration
+	warmup         time.Duration
+	profile        string // file for a CPU profile of sentry during one phase; "" for none
+	profileC       int    // the concurrency of the profiled phase
+	clientProfile  string // file for a CPU profile of this load generator during that phase
+	concurrency    []int  // the one-connection phases
+	newConnections bool   // run the new-connection-per-request phase
 }
 
 type csrItem struct {
@@ -47,7 +51,9 @@ type result struct {
 	signs     int
 	elapsed   time.Duration
 	latencies []time.Duration
-	cpu       time.Duration
+	cpu       time.Duration // sentry's CPU time
+	clientCPU time.Duration // this process's CPU time (the load generator)
+	steal     float64       // share of the machine's CPU time stolen by the hypervisor
 }
 
 var sentryID = spiffeid.RequireFromString("spiffe://cluster.local/ns/default/dapr-sentry")
@@ -103,14 +109,21 @@ func run(ctx context.Context, cfg config) error {
 	client := sentryv1.NewCAClient(conn)
 
 	var results []result
-	for _, c := range []int{1, 8, 64} {
+	for _, c := range cfg.concurrency {
 		pool.fill(60000)
 		name := fmt.Sprintf("c=%d, one connection", c)
 		var stopProfile func() error
-		if c == 64 && cfg.profile != "" {
+		if c == cfg.profileC && cfg.profile != "" {
 			stopProfile = startProfile(profilePort, cfg.profile, cfg.warmup+cfg.duration)
 		}
+		stopClientProfile := func() {}
+		if c == cfg.profileC && cfg.clientProfile != "" {
+			if stopClientProfile, err = startClientProfile(cfg.clientProfile); err != nil {
+				return err
+			}
+		}
 		r, err := phase(ctx, name, pid, c, cfg, pool, anchors, func() (sentryv1.CAClient, func(), error) { return client, func() {}, nil })
+		stopClientProfile()
 		if err != nil {
 			return err
 		}
@@ -121,26 +134,28 @@ func run(ctx context.Context, cfg config) error {
 		}
 		results = append(results, r)
 	}
-	pool.fill(20000)
-	r, err := phase(ctx, "c=8, new connection per request", pid, 8, cfg, pool, anchors, func() (sentryv1.CAClient, func(), error) {
-		cc, err := dial(addr, anchors)
+	if cfg.newConnections {
+		pool.fill(20000)
+		r, err := phase(ctx, "c=8, new connection per request", pid, 8, cfg, pool, anchors, func() (sentryv1.CAClient, func(), error) {
+			cc, err := dial(addr, anchors)
+			if err != nil {
+				return nil, nil, err
+			}
+			return sentryv1.NewCAClient(cc), func() { cc.Close() }, nil
+		})
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		return sentryv1.NewCAClient(cc), func() { cc.Close() }, nil
-	})
-	if err != nil {
-		return err
+		results = append(results, r)
 	}
-	results = append(results, r)
 
 	fmt.Printf("RSS loaded: %.1f MiB now, %.1f MiB peak (VmHWM)\n", mib(procStatus(pid, "VmRSS")), mib(procStatus(pid, "VmHWM")))
-	fmt.Printf("%-36s %10s %9s %9s %9s %12s %8s\n", "phase", "signs/s", "p50 ms", "p90 ms", "p99 ms", "CPU/sign µs", "signs")
+	fmt.Printf("%-36s %10s %9s %9s %9s %12s %12s %7s %8s\n", "phase", "signs/s", "p50 ms", "p90 ms", "p99 ms", "CPU/sign µs", "client µs", "steal", "signs")
 	for _, r := range results {
 		sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
-		fmt.Printf("%-36s %10.0f %9.3f %9.3f %9.3f %12.1f %8d\n", r.name, float64(r.signs)/r.elapsed.Seconds(),
+		fmt.Printf("%-36s %10.0f %9.3f %9.3f %9.3f %12.1f %12.1f %6.1f%% %8d\n", r.name, float64(r.signs)/r.elapsed.Seconds(),
 			ms(pct(r.latencies, 50)), ms(pct(r.latencies, 90)), ms(pct(r.latencies, 99)),
-			float64(r.cpu.Microseconds())/float64(r.signs), r.signs)
+			float64(r.cpu.Microseconds())/float64(r.signs), float64(r.clientCPU.Microseconds())/float64(r.signs), 100*r.steal, r.signs)
 	}
 	fmt.Println("every response verified: chain to the anchors, SPIFFE ID, public key")
 	return nil
@@ -163,8 +178,11 @@ func phase(ctx context.Context, name string, pid, concurrency int, cfg config, p
 	)
 	measureFrom := time.Now().Add(cfg.warmup)
 	end := measureFrom.Add(cfg.duration)
-	cpuStart := time.Duration(0)
-	cpuOnce := sync.Once{}
+	var (
+		cpuStart, clientStart time.Duration
+		statStart             cpuStat
+		cpuOnce               sync.Once
+	)
 	for range concurrency {
 		wg.Add(1)
 		go func() {
@@ -190,7 +208,7 @@ func phase(ctx context.Context, name string, pid, concurrency int, cfg config, p
 					return
 				}
 				if t0.After(measureFrom) {
-					cpuOnce.Do(func() { cpuStart = procCPU(pid) })
+					cpuOnce.Do(func() { cpuStart, clientStart, statStart = procCPU(pid), procCPU(os.Getpid()), readCPUStat() })
 					local = append(local, sample{item, resp, lat})
 				}
 			}
@@ -200,11 +218,11 @@ func phase(ctx context.Context, name string, pid, concurrency int, cfg config, p
 		}()
 	}
 	wg.Wait()
-	cpu := procCPU(pid) - cpuStart
+	cpu, clientCPU, steal := procCPU(pid)-cpuStart, procCPU(os.Getpid())-clientStart, readCPUStat().stealSince(statStart)
 	if firstErr != nil {
 		return result{}, firstErr
 	}
-	r := result{name: name, signs: len(samples), elapsed: cfg.duration, cpu: cpu}
+	r := result{name: name, signs: len(samples), elapsed: cfg.duration, cpu: cpu, clientCPU: clientCPU, steal: steal}
 	want := spiffeid.RequireFromString("spiffe://public/ns/default/bench")
 	for _, s := range samples {
 		if err := verify(s.resp, s.item.pub, anchors, want); err != nil {

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,8 +24,20 @@ func main() {
 	flag.StringVar(&cfg.sentryBin, "sentry", "bin/sentry", "path of the sentry binary")
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each measured phase")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured warm-up before each phase")
-	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of sentry during the c=64 phase to this file")
+	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of sentry during one phase (see --profile-concurrency) to this file")
+	flag.IntVar(&cfg.profileC, "profile-concurrency", 64, "concurrency of the one-connection phase that --cpuprofile profiles (1, 8 or 64)")
+	flag.StringVar(&cfg.clientProfile, "client-cpuprofile", "", "write a CPU profile of this load generator during the --profile-concurrency phase to this file")
+	flag.BoolVar(&cfg.newConnections, "new-connections", true, "run the c=8 phase with a new connection per request")
+	concurrency := flag.String("concurrency", "1,8,64", "comma-separated concurrencies of the one-connection phases")
 	flag.Parse()
+	for _, f := range strings.Split(*concurrency, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c < 1 {
+			fmt.Fprintf(os.Stderr, "sentrybench: --concurrency %q: want positive integers\n", *concurrency)
+			os.Exit(2)
+		}
+		cfg.concurrency = append(cfg.concurrency, c)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

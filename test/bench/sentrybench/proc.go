@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -70,4 +71,50 @@ func startProfile(port, file string, d time.Duration) func() error {
 		errc <- err
 	}()
 	return func() error { return <-errc }
+}
+
+// cpuStat is the machine-wide CPU time counters of /proc/stat's "cpu" line.
+type cpuStat struct{ total, steal int64 }
+
+func readCPUStat() cpuStat {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuStat{}
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	var st cpuStat
+	for i, f := range fields[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		if i >= 8 { // guest and guest_nice are already in user and nice
+			break
+		}
+		st.total += n
+		if i == 7 {
+			st.steal = n
+		}
+	}
+	return st
+}
+
+// stealSince is the share of CPU time stolen since start.
+func (c cpuStat) stealSince(start cpuStat) float64 {
+	if c.total <= start.total {
+		return 0
+	}
+	return float64(c.steal-start.steal) / float64(c.total-start.total)
+}
+
+// startClientProfile profiles this process into file until the returned
+// func is called.
+func startClientProfile(file string) (func(), error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

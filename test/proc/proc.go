@@ -21,15 +21,17 @@ import (
 )
 
 // Build compiles the command package pkg (for example
-// github.com/trustplane/trustplane/cmd/sentry) into a temporary directory.
-func Build(pkg string) (bin string, cleanup func(), err error) {
+// github.com/trustplane/trustplane/cmd/sentry) with the build tags into a
+// temporary directory, statically (CGO off) as `make build` and the image do.
+func Build(pkg string, tags ...string) (bin string, cleanup func(), err error) {
 	name := filepath.Base(pkg)
 	dir, err := os.MkdirTemp("", name+"-bin-")
 	if err != nil {
 		return "", nil, err
 	}
 	bin = filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		_ = os.RemoveAll(dir)
@@ -195,13 +197,15 @@ type Binary struct {
 	Pkg string
 	// Path receives the built binary's path.
 	Path *string
+	// Tags are build tags, for example "standalone".
+	Tags []string
 }
 
 // Main builds bins, runs the tests and removes the builds; use it as a
 // package's TestMain: func TestMain(m *testing.M) { os.Exit(proc.Main(m, ...)) }.
 func Main(m *testing.M, bins ...Binary) int {
 	for _, b := range bins {
-		path, cleanup, err := Build(b.Pkg)
+		path, cleanup, err := Build(b.Pkg, b.Tags...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

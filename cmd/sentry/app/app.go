@@ -22,6 +22,7 @@ import (
 	"github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/file"
+	"github.com/trustplane/trustplane/pkg/sentry/expiry"
 	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
@@ -115,6 +116,17 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		go serveProfiles(ctx, hostPort("127.0.0.1", o.ProfilePort), logger)
 	}
 	return s.Start(ctx)
+}
+
+// kubeParts are the Kubernetes-mode pieces of Sentry.
+type kubeParts struct {
+	store      sentry.BundleStore
+	config     sentry.ConfigSource
+	platform   sentry.PlatformValidator
+	anchors    sentry.AnchorsPublisher
+	onRejected func(error)
+	onExpiry   func(expiry.Warning)
+	shutdown   func()
 }
 
 // serveProfiles serves net/http/pprof for `make bench` and investigations.

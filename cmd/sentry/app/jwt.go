@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/sentry"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/file"
-	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 	"github.com/trustplane/trustplane/pkg/sentry/jwt"
 	"github.com/trustplane/trustplane/pkg/sentry/oidc"
 )
@@ -153,14 +151,6 @@ func (f *JWTFlags) fileOptions() *file.JWTOptions {
 		return nil
 	}
 	return &file.JWTOptions{KeyFile: f.KeyFile, JWKSFile: f.JWKSFile, Parse: f.parseOptions()}
-}
-
-// kubeOptions are the Kubernetes store's JWT options; nil when JWT is off.
-func (f *JWTFlags) kubeOptions() *kubestore.JWTOptions {
-	if !f.Enabled {
-		return nil
-	}
-	return &kubestore.JWTOptions{KeyKey: filepath.Base(f.KeyFile), JWKSKey: filepath.Base(f.JWKSFile), Parse: f.parseOptions()}
 }
 
 // sentryOptions are Sentry's JWT options; nil when JWT is off.

@@ -58,10 +58,8 @@ func TestJWTFlags(t *testing.T) {
 			assert.Equal(t, "ES256", so.Algorithm.String())
 			assert.Equal(t, "k1", o.JWT.fileOptions().Parse.KeyID, "the stored key must carry the kid")
 		}},
-		"the Secret keys are the files' base names": {args: []string{"--jwt-enabled", "--jwt-key-filename", "/etc/keys/signing.pem"}, check: func(t *testing.T, o *Options) {
-			assert.Equal(t, "signing.pem", o.JWT.kubeOptions().KeyKey)
-			assert.Equal(t, "jwks.json", o.JWT.kubeOptions().JWKSKey)
-			assert.Equal(t, "/etc/keys/signing.pem", o.JWT.fileOptions().KeyFile, "an absolute file name is honoured self-hosted")
+		"an absolute key file name is honoured self-hosted": {args: []string{"--jwt-enabled", "--jwt-key-filename", "/etc/keys/signing.pem"}, check: func(t *testing.T, o *Options) {
+			assert.Equal(t, "/etc/keys/signing.pem", o.JWT.fileOptions().KeyFile)
 		}},
 	}
 	for name, tc := range tests {

@@ -1,9 +1,12 @@
+//go:build !standalone
+
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +17,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/trustplane/trustplane/pkg/sentry"
 	"github.com/trustplane/trustplane/pkg/sentry/anchors"
 	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 	kubeconfig "github.com/trustplane/trustplane/pkg/sentry/config/kubernetes"
@@ -24,15 +26,15 @@ import (
 	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
-// kubeParts are the Kubernetes-mode pieces of Sentry.
-type kubeParts struct {
-	store      sentry.BundleStore
-	config     sentry.ConfigSource
-	platform   sentry.PlatformValidator
-	anchors    sentry.AnchorsPublisher
-	onRejected func(error)
-	onExpiry   func(expiry.Warning)
-	shutdown   func()
+// kubernetesBuilt reports that this build has --mode kubernetes.
+const kubernetesBuilt = true
+
+// kubeOptions are the Kubernetes store's JWT options; nil when JWT is off.
+func (f *JWTFlags) kubeOptions() *kubestore.JWTOptions {
+	if !f.Enabled {
+		return nil
+	}
+	return &kubestore.JWTOptions{KeyKey: filepath.Base(f.KeyFile), JWKSKey: filepath.Base(f.JWKSFile), Parse: f.parseOptions()}
 }
 
 // platformValidator names the Kubernetes validator for Sentry.

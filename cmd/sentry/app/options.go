@@ -125,6 +125,9 @@ func (o *Options) Validate() error {
 	switch o.Mode {
 	case ModeStandalone:
 	case ModeKubernetes:
+		if !kubernetesBuilt {
+			errs = append(errs, errors.New("--mode kubernetes: this is the standalone build of sentry, without Kubernetes support; run the full build (bin/sentry, the container image)"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: use standalone or kubernetes", o.Mode))
 	}

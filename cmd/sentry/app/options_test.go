@@ -33,14 +33,7 @@ func TestOptions(t *testing.T) {
 			args: []string{"--namespace", "mine"}, env: map[string]string{"NAMESPACE": "dapr-system"},
 			check: func(t *testing.T, o *Options) { assert.Equal(t, "mine", o.Namespace) },
 		},
-		"an unknown mode is refused": {args: []string{"--mode", "cloud"}, wantErr: `--mode "cloud"`},
-		"kubernetes mode reads the daprsystem Configuration by default": {
-			args: []string{"--mode", "kubernetes"}, env: map[string]string{"KUBECONFIG": "/k"},
-			check: func(t *testing.T, o *Options) {
-				assert.Equal(t, "daprsystem", o.ConfigFile)
-				assert.Equal(t, "/k", o.Kubeconfig, "outside a cluster $KUBECONFIG is used")
-			},
-		},
+		"an unknown mode is refused":     {args: []string{"--mode", "cloud"}, wantErr: `--mode "cloud"`},
 		"a bad trust domain is refused":  {args: []string{"--trust-domain", "Not A Domain"}, wantErr: "--trust-domain"},
 		"a port out of range is refused": {args: []string{"--port", "70000"}, wantErr: "--port 70000"},
 		"health may be disabled with port 0": {

@@ -28,6 +28,7 @@ func main() {
 	flag.IntVar(&cfg.profileC, "profile-concurrency", 64, "concurrency of the one-connection phase that --cpuprofile profiles (1, 8 or 64)")
 	flag.StringVar(&cfg.clientProfile, "client-cpuprofile", "", "write a CPU profile of this load generator during the --profile-concurrency phase to this file")
 	flag.BoolVar(&cfg.newConnections, "new-connections", true, "run the c=8 phase with a new connection per request")
+	flag.IntVar(&cfg.extraStarts, "starts", 10, "extra starts of sentry on fresh directories before the load phases, for the median time to the first sign")
 	concurrency := flag.String("concurrency", "1,8,64", "comma-separated concurrencies of the one-connection phases")
 	flag.Parse()
 	for _, f := range strings.Split(*concurrency, ",") {

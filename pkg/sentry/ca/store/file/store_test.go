@@ -279,3 +279,19 @@ func TestLoadReportsUnreadableFiles(t *testing.T) {
 	require.ErrorContains(t, err, filepath.Join(dir, "ca.crt"))
 	assert.NotErrorIs(t, err, file.ErrNotFound)
 }
+
+// A file that cannot be written stops the whole save before anything is
+// linked into place, and no temporary file is left behind. (Here the key's
+// name is valid but its temporary file's name is too long; tests run as
+// root, so permissions cannot make a write fail.)
+func TestSaveWritesAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, file.Options{Dir: dir, KeyFile: strings.Repeat("k", 250)})
+	err := s.Save(generate(t))
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "create temporary file")
+
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "neither ca.crt nor issuer.crt nor a temporary file was left")
+}

@@ -141,6 +141,10 @@ func run(ctx context.Context, cfg config) error {
 	}
 	if cfg.newConnections {
 		pool.fill(20000)
+		var stopProfile func() error
+		if cfg.profileC == 0 && cfg.profile != "" {
+			stopProfile = startProfile(profilePort, cfg.profile, cfg.warmup+cfg.duration)
+		}
 		r, err := phase(ctx, "c=8, new connection per request", pid, 8, cfg, pool, anchors, func() (sentryv1.CAClient, func(), error) {
 			cc, err := dial(addr, anchors)
 			if err != nil {
@@ -150,6 +154,11 @@ func run(ctx context.Context, cfg config) error {
 		})
 		if err != nil {
 			return err
+		}
+		if stopProfile != nil {
+			if err := stopProfile(); err != nil {
+				return err
+			}
 		}
 		results = append(results, r)
 	}

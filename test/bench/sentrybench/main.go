@@ -25,7 +25,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each measured phase")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured warm-up before each phase")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of sentry during one phase (see --profile-concurrency) to this file")
-	flag.IntVar(&cfg.profileC, "profile-concurrency", 64, "concurrency of the one-connection phase that --cpuprofile profiles (1, 8 or 64)")
+	flag.IntVar(&cfg.profileC, "profile-concurrency", 64, "concurrency of the one-connection phase that --cpuprofile profiles (1, 8 or 64; 0: the new-connection phase)")
 	flag.StringVar(&cfg.clientProfile, "client-cpuprofile", "", "write a CPU profile of this load generator during the --profile-concurrency phase to this file")
 	flag.BoolVar(&cfg.newConnections, "new-connections", true, "run the c=8 phase with a new connection per request")
 	flag.IntVar(&cfg.extraStarts, "starts", 10, "extra starts of sentry on fresh directories before the load phases, for the median time to the first sign")

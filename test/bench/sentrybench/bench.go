@@ -90,6 +90,7 @@ func run(ctx context.Context, cfg config) error {
 	cmd := exec.Command(cfg.sentryBin, args...)
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(os.Environ(), "NAMESPACE=default")
+	cmd.SysProcAttr = dieWithParent()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start sentry: %w", err)

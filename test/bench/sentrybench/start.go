@@ -46,6 +46,7 @@ func startOnce(ctx context.Context, cfg config, pool *csrPool) (time.Duration, e
 		"--port", port, "--healthz-port", "0", "--enable-metrics=false", "--log-level", "warn")
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(os.Environ(), "NAMESPACE=default")
+	cmd.SysProcAttr = dieWithParent()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start sentry: %w", err)
@@ -98,4 +99,10 @@ func firstSign(ctx context.Context, dir, addr string, item csrItem) (*x509bundle
 		time.Sleep(200 * time.Microsecond)
 	}
 	return nil, time.Time{}, errors.New("sentry did not sign within 10s")
+}
+
+// dieWithParent makes the kernel stop sentry if this process dies without
+// stopping it (a pipe closed under it, a kill).
+func dieWithParent() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }

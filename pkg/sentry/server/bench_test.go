@@ -21,6 +21,18 @@ func BenchmarkSignCertificate(b *testing.B) {
 	for i := range csrs {
 		csrs[i] = testca.CSR(b, testca.NewKey(b))
 	}
+	b.Run("one request at a time", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			if _, err := h.client.SignCertificate(b.Context(), &sentryv1.SignCertificateRequest{
+				Id: "orders", Namespace: "shop", CertificateSigningRequest: csrs[i%len(csrs)],
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, parallelism := range []int{1, 32} {
 		b.Run(fmt.Sprintf("goroutines per CPU=%d", parallelism), func(b *testing.B) {
 			b.SetParallelism(parallelism)

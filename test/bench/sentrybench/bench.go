@@ -38,6 +38,7 @@ type config struct {
 	concurrency    []int  // the one-connection phases
 	newConnections bool   // run the new-connection-per-request phase
 	extraStarts    int    // further starts on fresh directories, for the time to the first sign
+	baseline       bool   // measure a no-op call first
 }
 
 type csrItem struct {
@@ -80,6 +81,13 @@ func run(ctx context.Context, cfg config) error {
 		defer func() { fmt.Println("profile written to", cfg.profile) }()
 	}
 
+	if cfg.baseline {
+		p50, p90, err := baseline(ctx, 5000)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("baseline, a no-op gRPC+TLS call to another process at c=1: p50 %.3f ms, p90 %.3f ms\n", ms(p50), ms(p90))
+	}
 	pool := newCSRPool()
 	pool.fill(2000)
 	starts, err := startupRuns(ctx, cfg, pool)

@@ -30,7 +30,16 @@ func main() {
 	flag.BoolVar(&cfg.newConnections, "new-connections", true, "run the c=8 phase with a new connection per request")
 	flag.IntVar(&cfg.extraStarts, "starts", 10, "extra starts of sentry on fresh directories before the load phases, for the median time to the first sign")
 	concurrency := flag.String("concurrency", "1,8,64", "comma-separated concurrencies of the one-connection phases")
+	flag.BoolVar(&cfg.baseline, "baseline", true, "measure a no-op gRPC+TLS call to another process first: the machine's floor for the c=1 latency")
+	noopServer := flag.String("noop-server", "", "internal: serve the baseline's no-op gRPC service on this address")
 	flag.Parse()
+	if *noopServer != "" {
+		if err := serveNoop(*noopServer); err != nil {
+			fmt.Fprintln(os.Stderr, "sentrybench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, f := range strings.Split(*concurrency, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {

@@ -69,14 +69,23 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 	if err != nil {
 		return err
 	}
+	// Bind the CA's port first: a port in use fails before anything is
+	// generated or written, and a caller that connects during start-up
+	// waits in the accept queue instead of being refused.
+	addr := hostPort(o.ListenAddress, o.Port)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	defer func() { _ = ln.Close() }() // after the server has, if it started: harmless
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := sentry.Options{
-		TrustDomain: td,
-		Namespace:   o.Namespace,
-		GRPCAddress: hostPort(o.ListenAddress, o.Port),
-		Registry:    reg,
-		Logger:      logger,
+		TrustDomain:  td,
+		Namespace:    o.Namespace,
+		GRPCListener: ln,
+		Registry:     reg,
+		Logger:       logger,
 	}
 	if o.Mode == ModeKubernetes {
 		kp, err := newKubeParts(ctx, o, td, reg, logger)

@@ -32,7 +32,6 @@ var (
 	oidExtKeyUsage      = encasn1.ObjectIdentifier{2, 5, 29, 37}
 	oidBasicConstraints = encasn1.ObjectIdentifier{2, 5, 29, 19}
 	oidAuthorityKeyID   = encasn1.ObjectIdentifier{2, 5, 29, 35}
-	oidSubjectAltName   = encasn1.ObjectIdentifier{2, 5, 29, 17}
 	oidServerAuth       = encasn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}
 	oidClientAuth       = encasn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}
 

@@ -367,6 +367,29 @@ func TestChartJWTAndOIDC(t *testing.T) {
 		}
 		assert.True(t, found, "the Service exposes the OIDC port")
 	})
+	t.Run("a TLS Secret is mounted read-only and its files become the OIDC flags", func(t *testing.T) {
+		r := template(t, chartNS, "--set", "dapr_sentry.jwt.enabled=true", "--set", "dapr_sentry.jwt.issuer=https://sentry.example.com",
+			"--set", "dapr_sentry.oidc.enabled=true", "--set", "dapr_sentry.oidc.tls.enabled=true", "--set", "dapr_sentry.oidc.tls.secretName=oidc-tls",
+			"--set", "dapr_sentry.oidc.tls.keyFile=key.pem")
+		spec := get[appsv1.Deployment](t, r, "Deployment", "dapr-sentry").Spec.Template.Spec
+		c := &spec.Containers[0]
+		assert.Equal(t, "/var/run/secrets/dapr.io/oidc-tls/tls.crt", flagValue(c.Args, "--oidc-server-tls-cert-file"), "the Secret's tls.crt by default")
+		assert.Equal(t, "/var/run/secrets/dapr.io/oidc-tls/key.pem", flagValue(c.Args, "--oidc-server-tls-key-file"), "a file name is looked up in the mount")
+		require.Len(t, c.VolumeMounts, 1)
+		assert.Equal(t, corev1.VolumeMount{Name: "oidc-tls", MountPath: "/var/run/secrets/dapr.io/oidc-tls", ReadOnly: true}, c.VolumeMounts[0])
+		require.Len(t, spec.Volumes, 1)
+		require.NotNil(t, spec.Volumes[0].Secret)
+		assert.Equal(t, "oidc-tls", spec.Volumes[0].Secret.SecretName)
+		assert.Equal(t, int32(0o440), *spec.Volumes[0].Secret.DefaultMode, "readable by Sentry's group (fsGroup), by nobody else")
+	})
+	t.Run("without OIDC TLS no volume is mounted", func(t *testing.T) {
+		r := template(t, chartNS, "--set", "dapr_sentry.jwt.enabled=true", "--set", "dapr_sentry.jwt.issuer=https://sentry.example.com",
+			"--set", "dapr_sentry.oidc.enabled=true", "--set", "dapr_sentry.oidc.tls.secretName=oidc-tls")
+		spec := get[appsv1.Deployment](t, r, "Deployment", "dapr-sentry").Spec.Template.Spec
+		assert.Empty(t, spec.Volumes)
+		assert.Empty(t, spec.Containers[0].VolumeMounts)
+		assert.Contains(t, spec.Containers[0].Args, "--oidc-server-tls-enabled=false")
+	})
 	t.Run("by default neither flags nor ports", func(t *testing.T) {
 		r := template(t, chartNS)
 		c := &get[appsv1.Deployment](t, r, "Deployment", "dapr-sentry").Spec.Template.Spec.Containers[0]
@@ -387,8 +410,9 @@ func TestChartJWTAndOIDC(t *testing.T) {
 		"a misspelt key under oidc is rejected":              {[]string{"dapr_sentry.oidc.tls.certfile=x"}, "values don't meet the specifications of the schema"},
 		"oidc without jwt is refused":                        {[]string{"dapr_sentry.oidc.enabled=true"}, "needs dapr_sentry.jwt.enabled"},
 		"oidc without an issuer is refused":                  {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.oidc.enabled=true"}, "needs dapr_sentry.jwt.issuer"},
-		"oidc TLS without files is refused": {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.jwt.issuer=https://x.example",
-			"dapr_sentry.oidc.enabled=true", "dapr_sentry.oidc.tls.enabled=true"}, "needs dapr_sentry.oidc.tls.certFile"},
+		"oidc TLS without a Secret or files is refused": {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.jwt.issuer=https://x.example",
+			"dapr_sentry.oidc.enabled=true", "dapr_sentry.oidc.tls.enabled=true"}, "needs dapr_sentry.oidc.tls.secretName (a kubernetes.io/tls Secret) or certFile and keyFile"},
+		"a Secret name that is not a Kubernetes name is rejected": {[]string{"dapr_sentry.oidc.tls.secretName=Not_A_Name"}, "values don't meet the specifications of the schema"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := []string{"template", "x", chartDir()}

@@ -165,8 +165,8 @@ would refuse to start with.
 {{- if not $j.issuer -}}
 {{- fail "dapr_sentry.oidc.enabled needs dapr_sentry.jwt.issuer: the discovery document and the tokens name the same issuer" -}}
 {{- end }}
-{{- if and $o.tls.enabled (or (not $o.tls.certFile) (not $o.tls.keyFile)) -}}
-{{- fail "dapr_sentry.oidc.tls.enabled needs dapr_sentry.oidc.tls.certFile and keyFile (or tls.enabled=false behind a TLS-terminating proxy)" -}}
+{{- if and $o.tls.enabled (not $o.tls.secretName) (or (not $o.tls.certFile) (not $o.tls.keyFile)) -}}
+{{- fail "dapr_sentry.oidc.tls.enabled needs dapr_sentry.oidc.tls.secretName (a kubernetes.io/tls Secret) or certFile and keyFile (or tls.enabled=false behind a TLS-terminating proxy)" -}}
 {{- end }}
 - --oidc-enabled
 - --oidc-server-listen-address=
@@ -175,9 +175,9 @@ would refuse to start with.
 - --oidc-server-tls-enabled={{ $o.tls.enabled }}
 {{- if $o.tls.enabled }}
 - --oidc-server-tls-cert-file
-- {{ $o.tls.certFile | quote }}
+- {{ include "trustplane.oidcTLSFile" (dict "tls" $o.tls "file" $o.tls.certFile "default" "tls.crt") | quote }}
 - --oidc-server-tls-key-file
-- {{ $o.tls.keyFile | quote }}
+- {{ include "trustplane.oidcTLSFile" (dict "tls" $o.tls "file" $o.tls.keyFile "default" "tls.key") | quote }}
 {{- end }}
 {{- with $o.pathPrefix }}
 - --oidc-path-prefix
@@ -192,4 +192,24 @@ would refuse to start with.
 - {{ . | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+trustplane.oidcTLSFile is the path of an OIDC TLS file: an absolute file as
+given; with tls.secretName, a file name (default: the Secret's key) inside
+the Secret's mount.
+*/}}
+{{- define "trustplane.oidcTLSFile" -}}
+{{- if and .tls.secretName (not (hasPrefix "/" .file)) -}}
+{{- printf "%s/%s" (include "trustplane.oidcTLSDir" .) (default .default .file) -}}
+{{- else -}}
+{{- .file -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+trustplane.oidcTLSDir is where dapr_sentry.oidc.tls.secretName is mounted.
+*/}}
+{{- define "trustplane.oidcTLSDir" -}}
+/var/run/secrets/dapr.io/oidc-tls
 {{- end }}

@@ -109,11 +109,19 @@ func TestRootRotationWithoutDowntime(t *testing.T) {
 	time.Sleep(2 * interval)
 	report("before the rotation")
 
-	// Phase 1: both roots everywhere; the old issuer still signs.
+	// Phase 1: both roots everywhere; the old issuer still signs. add-root
+	// runs right after a renews, so that a's next renewal — which would also
+	// bring the new root, in Sentry's response — is at least 45 % of the TTL
+	// away: a must learn the new root from the anchors file alone.
+	a.waitRenewal(t, ttl)
+	serialA := a.serial(t)
 	code, out := trustctl(t, c.Cluster, "add-root", "--valid-until", "30")
 	require.Equal(t, app.ExitOK, code, out)
 	require.Eventually(t, func() bool { return c.appAnchors(t) == 2 }, 30*time.Second, 100*time.Millisecond,
 		"Sentry publishes both roots in the workloads' namespace")
+	require.Eventually(t, func() bool { return a.trustedRoots(t) == 2 }, ttl*45/100, 50*time.Millisecond,
+		"the workload trusts the new root before it renews")
+	assert.Equal(t, serialA, a.serial(t), "the new root came from the anchors file, not from a renewal")
 	report("after add-root")
 
 	// Phase 2: refused until the propagation delay has passed.

@@ -94,6 +94,29 @@ func startWorkload(t *testing.T, ctx context.Context, sentryAddr, ns, app, ancho
 	return &workload{id: svid.ID, client: cl}
 }
 
+// serial is the serial number of the workload's current leaf.
+func (w *workload) serial(t *testing.T) string {
+	t.Helper()
+	svid, err := w.client.GetX509SVID()
+	require.NoError(t, err)
+	return svid.Certificates[0].SerialNumber.String()
+}
+
+// waitRenewal returns right after the workload's next renewal.
+func (w *workload) waitRenewal(t *testing.T, ttl time.Duration) {
+	t.Helper()
+	before := w.serial(t)
+	require.Eventually(t, func() bool { return w.serial(t) != before }, ttl, 10*time.Millisecond, "the workload renews within its TTL")
+}
+
+// trustedRoots is the number of roots in the workload's trust bundle.
+func (w *workload) trustedRoots(t *testing.T) int {
+	t.Helper()
+	b, err := w.client.GetX509BundleForTrustDomain(w.id.TrustDomain())
+	require.NoError(t, err)
+	return len(b.X509Authorities())
+}
+
 // leafIssuedBy reports whether the workload's leaf is signed by issuer.
 func (w *workload) leafIssuedBy(issuer *x509.Certificate) bool {
 	svid, err := w.client.GetX509SVID()

@@ -36,9 +36,13 @@ func newRotateJWTKeyCommand(env Env, g *globalOptions) *cobra.Command {
                   refused until the published key set holds the new key and
                   --propagation-delay has passed since add-key, so relying
                   parties that cache the key set know it
-  retire-old-key  the old public key leaves jwks.json; refused until --jwt-ttl
-                  + allowedClockSkew has passed since switch-signing, so that
-                  no token signed with the old key is still valid
+  retire-old-key  the old public key leaves jwks.json; refused until the
+                  longest token lifetime + allowedClockSkew has passed since
+                  switch-signing, so that no token signed with the old key is
+                  still valid. A token never outlives its certificate, so the
+                  longest lifetime is workloadCertTTL (daprsystem's, the larger
+                  of its values at the switch and now), or --jwt-ttl — Sentry's
+                  --jwt-ttl, if you know it — when that is shorter
 
 A refused step writes nothing and exits with code 5. status shows the keys,
 the phase, the next step and what it waits for. The phase and its times are
@@ -53,7 +57,7 @@ annotations of the Secret dapr-trust-bundle. Sentry must run without a fixed
 	fs := cmd.PersistentFlags()
 	fs.DurationVar(&o.propagationDelay, "propagation-delay", jwtrotate.DefaultPropagationDelay,
 		"Least time between add-key and switch-signing, for relying parties to refresh their cached key set")
-	fs.DurationVar(&o.jwtTTL, "jwt-ttl", jwtrotate.DefaultJWTTTL, "Sentry's --jwt-ttl: the longest lifetime of a token")
+	fs.DurationVar(&o.jwtTTL, "jwt-ttl", 0, "Sentry's --jwt-ttl, to wait less than workloadCertTTL before retire-old-key when it is shorter (default: unknown; tokens never outlive their certificate)")
 	cmd.AddCommand(newRotateJWTStatusCommand(env, g, o), newAddKeyCommand(env, g, o),
 		newRotateJWTStepCommand(env, g, o, jwtrotate.StepSwitchSigning, "Sign with the new key (phase 2)"),
 		newRotateJWTStepCommand(env, g, o, jwtrotate.StepRetireOldKey, "Unpublish the old key once no token it signed is valid (phase 3)"))
@@ -66,8 +70,8 @@ func (o *rotateJWTOptions) rotator(ctx context.Context, env Env, g *globalOption
 	if err != nil {
 		return nil, nil, err
 	}
-	if o.jwtTTL <= 0 {
-		return nil, nil, usageErr(fmt.Errorf("--jwt-ttl %s: must be positive", o.jwtTTL))
+	if o.jwtTTL < 0 {
+		return nil, nil, usageErr(fmt.Errorf("--jwt-ttl %s: must not be negative", o.jwtTTL))
 	}
 	r, err := jwtrotate.New(jwtrotate.Options{Client: t.client, Install: t.install, Clock: env.Clock, PropagationDelay: phase.Delay(o.propagationDelay), JWTTTL: o.jwtTTL})
 	if err != nil {

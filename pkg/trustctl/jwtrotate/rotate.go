@@ -18,9 +18,6 @@ import (
 // default, for relying parties to refresh a cached key set.
 const DefaultPropagationDelay = 5 * time.Minute
 
-// DefaultJWTTTL is the longest token lifetime assumed by default: Sentry's
-// --jwt-ttl default.
-const DefaultJWTTTL = jwt.DefaultTTL
 
 // Errors callers branch on.
 var (
@@ -54,8 +51,10 @@ type Options struct {
 	// PropagationDelay is the least time between AddKey and SwitchSigning.
 	// Default DefaultPropagationDelay; negative means none.
 	PropagationDelay time.Duration
-	// JWTTTL is Sentry's --jwt-ttl, the longest lifetime of a token.
-	// Default DefaultJWTTTL.
+	// JWTTTL is Sentry's --jwt-ttl, when known. A token never outlives
+	// its certificate, so the longest token lifetime is workloadCertTTL
+	// (the larger of its values at the switch and now), or JWTTTL when
+	// that is shorter. Default 0: unknown.
 	JWTTTL time.Duration
 }
 
@@ -73,8 +72,8 @@ func New(opts Options) (*Rotator, error) {
 	if opts.PropagationDelay == 0 {
 		opts.PropagationDelay = DefaultPropagationDelay
 	}
-	if opts.JWTTTL <= 0 {
-		opts.JWTTTL = DefaultJWTTTL
+	if opts.JWTTTL < 0 {
+		return nil, fmt.Errorf("jwtrotate: JWTTTL %s is negative", opts.JWTTTL)
 	}
 	return &Rotator{opts: opts}, nil
 }
@@ -152,9 +151,16 @@ func (r *Rotator) switchChecks(tb *cluster.TrustBundle, st State, now time.Time)
 }
 
 // maxTokenLifetime is the longest a token signed before the switch may be
-// accepted: JWTTTL plus the larger of the clock skew at the switch and now.
+// accepted: the longest token lifetime — the certificate TTL (the larger of
+// the one at the switch and now), or JWTTTL if shorter — plus the larger of
+// the clock skew at the switch and now.
 func (r *Rotator) maxTokenLifetime(st State) time.Duration {
-	return r.opts.JWTTTL + max(st.ClockSkew, r.opts.Install.Config.AllowedClockSkew)
+	cfg := r.opts.Install.Config
+	lifetime := max(st.CertTTL, cfg.WorkloadCertTTL)
+	if r.opts.JWTTTL > 0 {
+		lifetime = min(lifetime, r.opts.JWTTTL)
+	}
+	return lifetime + max(st.ClockSkew, cfg.AllowedClockSkew)
 }
 
 func (r *Rotator) retireChecks(st State, signing string, now time.Time) []Check {
@@ -162,7 +168,7 @@ func (r *Rotator) retireChecks(st State, signing string, now time.Time) []Check 
 	need := r.maxTokenLifetime(st)
 	if since := now.Sub(st.SigningSwitchedAt); since < need {
 		expired.OK = false
-		expired.Detail = fmt.Sprintf("%s since the signing switch, JWT TTL + allowedClockSkew = %s; wait %s",
+		expired.Detail = fmt.Sprintf("%s since the signing switch, longest token lifetime + allowedClockSkew = %s; wait %s",
 			since.Round(time.Second), need, (need - since).Round(time.Second))
 	}
 	switched := Check{Name: "Sentry signs with the new key", OK: true}

@@ -48,11 +48,30 @@ func newFixture(t *testing.T, alg jwa.SignatureAlgorithm) *fixture {
 	kube.PrependReactor("update", "secrets", resourceVersions(kube))
 	c, err := cluster.New(cluster.Options{Kube: kube, Dynamic: dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())})
 	require.NoError(t, err)
+	f := &fixture{kube: kube, c: c, clock: clk, old: old}
+	f.rotator(t, 24*time.Hour, time.Hour)
+	return f
+}
+
+// rotator makes f.r with daprsystem's workloadCertTTL certTTL (skew one
+// minute) and --jwt-ttl jwtTTL (0: not given).
+func (f *fixture) rotator(t *testing.T, certTTL, jwtTTL time.Duration) {
+	t.Helper()
 	cfg := config.Default()
-	cfg.AllowedClockSkew = time.Minute
-	r, err := New(Options{Client: c, Install: &cluster.Install{Namespace: ns, Config: cfg}, Clock: clk, JWTTTL: time.Hour})
+	cfg.WorkloadCertTTL, cfg.AllowedClockSkew = certTTL, time.Minute
+	r, err := New(Options{Client: f.c, Install: &cluster.Install{Namespace: ns, Config: cfg}, Clock: f.clock, JWTTTL: jwtTTL})
 	require.NoError(t, err)
-	return &fixture{kube: kube, c: c, clock: clk, r: r, old: old}
+	f.r = r
+}
+
+// switched runs add-key and switch-signing as soon as each may run.
+func (f *fixture) switched(t *testing.T) {
+	t.Helper()
+	require.NoError(t, f.r.AddKey(t.Context(), f.read(t), ""))
+	f.publish(t)
+	f.clock.Step(DefaultPropagationDelay)
+	require.NoError(t, f.r.SwitchSigning(t.Context(), f.read(t)))
+	f.publish(t)
 }
 
 // resourceVersions makes Secret updates check and bump resourceVersion, as
@@ -169,6 +188,35 @@ func TestRotationRunsThreePhasesAndEachWaitsForTheLast(t *testing.T) {
 	assert.Equal(t, StepAddKey, s.Next, "another rotation may start")
 }
 
+// No token outlives its certificate: retire-old-key waits for the
+// certificate TTL (the longer of the one at the switch and now) or, when
+// shorter, the --jwt-ttl given, plus the clock skew.
+func TestRetireOldKeyWaitsForTheLongestTokenLifetime(t *testing.T) {
+	tests := map[string]struct {
+		certTTL, jwtTTL time.Duration
+		certTTLAfter    time.Duration // daprsystem's workloadCertTTL at retire-old-key
+		wait            time.Duration // without the minute of skew
+	}{
+		"without --jwt-ttl the certificate TTL bounds the tokens":              {certTTL: 2 * time.Hour, certTTLAfter: 2 * time.Hour, wait: 2 * time.Hour},
+		"a shorter --jwt-ttl shortens the wait":                                {certTTL: 2 * time.Hour, jwtTTL: 30 * time.Minute, certTTLAfter: 2 * time.Hour, wait: 30 * time.Minute},
+		"a --jwt-ttl longer than the certificate TTL does not lengthen it":     {certTTL: 2 * time.Hour, jwtTTL: 48 * time.Hour, certTTLAfter: 2 * time.Hour, wait: 2 * time.Hour},
+		"a certificate TTL lowered after the switch still waits the old one":   {certTTL: 2 * time.Hour, certTTLAfter: 10 * time.Minute, wait: 2 * time.Hour},
+		"a certificate TTL raised after the switch waits the new one (safely)": {certTTL: 10 * time.Minute, certTTLAfter: time.Hour, wait: time.Hour},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, jwa.ES256)
+			f.rotator(t, tc.certTTL, tc.jwtTTL)
+			f.switched(t)
+			f.rotator(t, tc.certTTLAfter, tc.jwtTTL)
+			f.clock.Step(tc.wait)
+			require.ErrorIs(t, f.r.RetireOldKey(t.Context(), f.read(t)), ErrNotReady, "the skew is still to wait")
+			f.clock.Step(time.Minute)
+			require.NoError(t, f.r.RetireOldKey(t.Context(), f.read(t)))
+		})
+	}
+}
+
 func TestStepsRefuseOutOfOrder(t *testing.T) {
 	tests := map[string]func(f *fixture) error{
 		"switch-signing before add-key is refused": func(f *fixture) error { return f.r.SwitchSigning(t.Context(), f.read(t)) },
@@ -218,7 +266,7 @@ func TestNoJWTMaterialIsReported(t *testing.T) {
 
 func TestStateRoundTripsThroughAnnotations(t *testing.T) {
 	at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
-	in := State{Phase: PhaseSigningSwitched, KeyAddedAt: at, SigningSwitchedAt: at.Add(time.Hour), OldKey: "a", NewKey: "b", ClockSkew: time.Minute}
+	in := State{Phase: PhaseSigningSwitched, KeyAddedAt: at, SigningSwitchedAt: at.Add(time.Hour), OldKey: "a", NewKey: "b", ClockSkew: time.Minute, CertTTL: 2 * time.Hour}
 	sec := &corev1.Secret{}
 	in.annotate(sec)
 	out, err := StateOf(sec)

@@ -26,6 +26,9 @@ const (
 	// AnnotationClockSkew is daprsystem's allowedClockSkew at the switch (a
 	// Go duration).
 	AnnotationClockSkew = "trustplane.io/jwt-rotation-clock-skew"
+	// AnnotationCertTTL is daprsystem's workloadCertTTL at the switch (a
+	// Go duration): no token outlives its certificate.
+	AnnotationCertTTL = "trustplane.io/jwt-rotation-cert-ttl"
 )
 
 // PendingKeyKey is the Secret key holding the new private key between
@@ -52,6 +55,7 @@ type State struct {
 	OldKey            string        `json:"oldKey,omitempty"`
 	NewKey            string        `json:"newKey,omitempty"`
 	ClockSkew         time.Duration `json:"clockSkew,omitempty"`
+	CertTTL           time.Duration `json:"certTTL,omitempty"`
 }
 
 // StateOf reads the JWT rotation annotations of sec (nil: no rotation).
@@ -81,6 +85,9 @@ func StateOf(sec *corev1.Secret) (State, error) {
 	if s.ClockSkew, err = a.Duration(AnnotationClockSkew); err != nil {
 		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
 	}
+	if s.CertTTL, err = a.Duration(AnnotationCertTTL); err != nil {
+		return s, fmt.Errorf("read Secret %s: %w", sec.Name, err)
+	}
 	return s, nil
 }
 
@@ -97,4 +104,5 @@ func (s State) annotate(sec *corev1.Secret) {
 	a.Set(AnnotationOldKey, s.OldKey)
 	a.Set(AnnotationNewKey, s.NewKey)
 	a.SetDuration(AnnotationClockSkew, s.ClockSkew)
+	a.SetDuration(AnnotationCertTTL, s.CertTTL)
 }

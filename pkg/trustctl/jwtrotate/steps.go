@@ -78,13 +78,14 @@ func (r *Rotator) SwitchSigning(ctx context.Context, tb *cluster.TrustBundle) er
 		return fmt.Errorf("%s: %w", StepSwitchSigning, err)
 	}
 	st.Phase, st.SigningSwitchedAt = PhaseSigningSwitched, now
-	st.ClockSkew = r.opts.Install.Config.AllowedClockSkew
+	st.ClockSkew, st.CertTTL = r.opts.Install.Config.AllowedClockSkew, r.opts.Install.Config.WorkloadCertTTL
 	return r.write(ctx, tb, st, map[string][]byte{KeyKey: nm.KeyPEM, PendingKeyKey: nil})
 }
 
 // RetireOldKey is phase 3: the old public key leaves jwks.json. It refuses
-// (ErrNotReady) until JWTTTL + allowedClockSkew has passed since
-// SwitchSigning, so that no token signed with the old key is still valid.
+// (ErrNotReady) until the longest token lifetime (see Options.JWTTTL) +
+// allowedClockSkew has passed since SwitchSigning, so that no token signed
+// with the old key is still valid.
 func (r *Rotator) RetireOldKey(ctx context.Context, tb *cluster.TrustBundle) error {
 	m, err := material(tb)
 	if err != nil {

@@ -33,11 +33,11 @@ func TestReviewCache(t *testing.T) {
 		advance   time.Duration
 		wantCalls int64
 	}{
-		"a repeat sign within a minute costs no TokenReview":   {exp: time.Hour, advance: 59 * time.Second, wantCalls: 1},
-		"a repeat sign after a minute is reviewed again":       {exp: time.Hour, advance: time.Minute, wantCalls: 2},
-		"a review is never reused past the token's expiry":     {exp: 10 * time.Second, advance: 10 * time.Second, wantCalls: 2},
-		"a review is reused until just before the token's exp": {exp: 10 * time.Second, advance: 9 * time.Second, wantCalls: 1},
-		"a token without exp is not cached":                    {advance: time.Second, wantCalls: 2},
+		"a repeat sign within ten seconds costs no TokenReview": {exp: time.Hour, advance: 9 * time.Second, wantCalls: 1},
+		"a repeat sign after ten seconds is reviewed again":     {exp: time.Hour, advance: 10 * time.Second, wantCalls: 2},
+		"a review is never reused past the token's expiry":      {exp: 5 * time.Second, advance: 5 * time.Second, wantCalls: 2},
+		"a review is reused until just before the token's exp":  {exp: 5 * time.Second, advance: 4 * time.Second, wantCalls: 1},
+		"a token without exp is not cached":                     {advance: time.Second, wantCalls: 2},
 		"a negative TTL turns the cache off": {
 			exp: time.Hour, edit: func(o *Options) { o.ReviewCacheTTL = -1 }, advance: time.Second, wantCalls: 2,
 		},

@@ -28,11 +28,12 @@
 // it. The requested trust domain is only checked for syntax.
 //
 // Successful TokenReviews are cached by the token's SHA-256 for
-// ReviewCacheTTL (one minute), never past the token's expiry, so a
-// sidecar that signs again soon costs no apiserver call; the pod checks
-// still run against the pod cache on every request, so a deleted pod is
-// refused as soon as the cache sees the deletion. A service-account
-// deletion takes up to ReviewCacheTTL to take effect.
+// ReviewCacheTTL (ten seconds, the apiserver's own cache of successful
+// token authentications), never past the token's expiry, so a sidecar that
+// signs again soon costs no apiserver call; the pod checks still run
+// against the pod cache on every request, so a deleted pod is refused as
+// soon as the cache sees the deletion. A service-account deletion takes up
+// to ReviewCacheTTL to take effect, as it does at the apiserver.
 //
 // The caches hold every pod and every Configuration of the cluster,
 // stripped to the fields above. If the configurations.dapr.io CRD is not

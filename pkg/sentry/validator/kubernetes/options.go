@@ -19,8 +19,11 @@ import (
 // Defaults of Options.
 const (
 	// DefaultReviewCacheTTL is how long a successful TokenReview is reused
-	// at most (never past the token's own expiry).
-	DefaultReviewCacheTTL = time.Minute
+	// at most (never past the token's own expiry): as long as the
+	// apiserver itself caches a successful token authentication, so a
+	// deleted ServiceAccount is refused no later than the apiserver
+	// refuses it.
+	DefaultReviewCacheTTL = 10 * time.Second
 	// DefaultReviewCacheSize bounds the number of cached TokenReviews.
 	DefaultReviewCacheSize = 10000
 	// DefaultReviewTimeout bounds one TokenReview call.

@@ -18,7 +18,6 @@ import (
 // default, for relying parties to refresh a cached key set.
 const DefaultPropagationDelay = 5 * time.Minute
 
-
 // Errors callers branch on.
 var (
 	// ErrNotReady means the previous phase has not reached relying parties,

@@ -60,6 +60,7 @@ const (
 	KeyDisableInitEndpoints    = "dapr.io/disable-init-endpoints"
 	KeyVolumeMounts            = "dapr.io/volume-mounts"
 	KeyVolumeMountsRW          = "dapr.io/volume-mounts-rw"
+	KeyUnixDomainSocketPath    = "dapr.io/unix-domain-socket-path"
 )
 
 // Labels the injector writes on injected pods.

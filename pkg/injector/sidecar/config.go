@@ -27,6 +27,10 @@ const (
 	DefaultLogLevel     = "info"
 	DefaultAppProtocol  = "http"
 	HealthzPath         = "/v1.0/healthz"
+	// UDSVolumeName and UDSMountPath are the in-memory volume daprd serves
+	// its Unix domain sockets in, with dapr.io/unix-domain-socket-path.
+	UDSVolumeName = "dapr-unix-domain-socket"
+	UDSMountPath  = "/var/run/dapr-sockets"
 
 	// DefaultTokenExpirationSeconds is the lifetime of the projected sentry
 	// token; the kubelet refreshes it at 80 %.

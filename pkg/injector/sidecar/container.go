@@ -130,6 +130,9 @@ func container(o *podOptions, cfg Config, namespace string) corev1.Container {
 		ports = append(ports, corev1.ContainerPort{Name: "dapr-metrics", ContainerPort: o.metricsPort, Protocol: corev1.ProtocolTCP})
 	}
 	mounts := append([]corev1.VolumeMount{}, o.mounts...)
+	if o.udsPath != "" {
+		mounts = append(mounts, corev1.VolumeMount{Name: UDSVolumeName, MountPath: UDSMountPath})
+	}
 	mounts = append(mounts, corev1.VolumeMount{Name: TokenVolumeName, MountPath: TokenMountPath, ReadOnly: true})
 	return corev1.Container{
 		Name:            ContainerName,
@@ -182,4 +185,12 @@ func tokenVolume(cfg Config) corev1.Volume {
 			Path:              TokenSecretKey,
 		}}},
 	}}}
+}
+
+// udsVolume is the in-memory volume daprd's Unix domain sockets live in,
+// shared with the app containers.
+func udsVolume() corev1.Volume {
+	return corev1.Volume{Name: UDSVolumeName, VolumeSource: corev1.VolumeSource{
+		EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory},
+	}}
 }

@@ -93,8 +93,8 @@ func (s flagSpec) render(m a.Map, args []string) ([]string, error) {
 }
 
 // optionalFlags renders every annotation-driven flag, split where Dapr puts
-// --enable-mtls. The app health flags follow the built-in secret store flag,
-// as in Dapr.
+// --enable-mtls. The app health flags follow the built-in secret store flag
+// and --unix-domain-socket follows --read-buffer-size, as in Dapr.
 func optionalFlags(m a.Map) (before, after []string, err error) {
 	beforeSpecs, afterSpecs := optionalFlagSpecs()
 	for _, s := range beforeSpecs {
@@ -112,6 +112,9 @@ func optionalFlags(m a.Map) (before, after []string, err error) {
 	for _, s := range afterSpecs {
 		if after, err = s.render(m, after); err != nil {
 			return nil, nil, err
+		}
+		if s.key == a.KeyReadBufferSize && strings.TrimSpace(m.String(a.KeyUnixDomainSocketPath, "")) != "" {
+			after = append(after, "--unix-domain-socket", UDSMountPath)
 		}
 	}
 	return before, after, nil

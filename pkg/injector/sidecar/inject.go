@@ -73,7 +73,7 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 	if err := checkConfigName(o.config); err != nil {
 		return nil, err
 	}
-	if err := checkMounts(pod, o.mounts); err != nil {
+	if err := checkMounts(pod, o.mounts, o.udsPath != ""); err != nil {
 		return nil, err
 	}
 	for key, name := range TokenSecrets(pod) {
@@ -86,8 +86,12 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 	if !hasVolume(out, TokenVolumeName) {
 		out.Spec.Volumes = append(out.Spec.Volumes, tokenVolume(cfg))
 	}
+	if o.udsPath != "" && !hasVolume(out, UDSVolumeName) {
+		out.Spec.Volumes = append(out.Spec.Volumes, udsVolume())
+	}
 	for i := range out.Spec.Containers {
 		addAppEnv(&out.Spec.Containers[i], o)
+		addUDSMount(&out.Spec.Containers[i], o.udsPath)
 	}
 	out.Spec.Containers = append(out.Spec.Containers, container(o, cfg, pod.Namespace))
 	if out.Labels == nil {
@@ -120,6 +124,20 @@ func addAppEnv(c *corev1.Container, o *podOptions) {
 	}
 }
 
+// addUDSMount mounts daprd's socket volume at path in an app container,
+// unless the container already mounts that volume or something at path.
+func addUDSMount(c *corev1.Container, path string) {
+	if path == "" {
+		return
+	}
+	for _, mt := range c.VolumeMounts {
+		if mt.Name == UDSVolumeName || mt.MountPath == path {
+			return
+		}
+	}
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: UDSVolumeName, MountPath: path})
+}
+
 // hasVolume reports whether the pod has a volume called name.
 func hasVolume(pod *corev1.Pod, name string) bool {
 	for _, v := range pod.Spec.Volumes {
@@ -143,9 +161,9 @@ func checkConfigName(name string) error {
 }
 
 // checkMounts rejects user mounts of volumes the pod lacks and mounts that
-// collide with each other or with the token mount.
-func checkMounts(pod *corev1.Pod, mounts []corev1.VolumeMount) error {
-	paths := map[string]bool{TokenMountPath: true}
+// collide with each other, the token mount or, with uds, the socket mount.
+func checkMounts(pod *corev1.Pod, mounts []corev1.VolumeMount, uds bool) error {
+	paths := map[string]bool{TokenMountPath: true, UDSMountPath: uds}
 	for _, mt := range mounts {
 		key := a.KeyVolumeMountsRW
 		if mt.ReadOnly {

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,7 @@ type podOptions struct {
 	image                              string
 	env, secretEnv                     []corev1.EnvVar
 	mounts                             []corev1.VolumeMount
+	udsPath                            string // where app containers see daprd's sockets; "" for none
 	resources                          corev1.ResourceRequirements
 	seccomp                            corev1.SeccompProfileType
 	liveness, readiness                probeSettings
@@ -132,6 +134,9 @@ func parseOptions(m a.Map, name string, cfg Config) (*podOptions, error) {
 		return nil, err
 	}
 	if o.mounts, err = m.VolumeMounts(); err != nil {
+		return nil, err
+	}
+	if o.udsPath, err = udsPath(m); err != nil {
 		return nil, err
 	}
 	o.apiTokenSecret = strings.TrimSpace(m.String(a.KeyAPITokenSecret, ""))
@@ -256,4 +261,19 @@ func checkReservedEnv(env []corev1.EnvVar, key string) error {
 		}
 	}
 	return nil
+}
+
+// udsPath reads dapr.io/unix-domain-socket-path: an absolute, clean path at
+// which the app containers see daprd's sockets.
+func udsPath(m a.Map) (string, error) {
+	raw, ok := m.Get(a.KeyUnixDomainSocketPath)
+	v := strings.TrimSpace(raw)
+	if !ok || v == "" {
+		return "", nil
+	}
+	if !path.IsAbs(v) || path.Clean(v) != v || v == "/" {
+		return "", &AnnotationError{Annotation: a.KeyUnixDomainSocketPath, Value: raw,
+			Reason: "must be an absolute, clean directory path in the app containers, for example /tmp/dapr-sockets"}
+	}
+	return v, nil
 }

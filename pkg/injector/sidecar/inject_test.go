@@ -270,6 +270,7 @@ func FuzzInject(f *testing.F) {
 	f.Add(a.KeyCPULimit, "1", a.KeyCPURequest, "2")
 	f.Add(a.KeyAppID, "Bad", a.KeyVolumeMounts, "x:/y")
 	f.Add(a.KeyEnableAPILogging, "yes", a.KeyMaxBodySize, "4Mi")
+	f.Add(a.KeyUnixDomainSocketPath, "/tmp/dapr-sockets", a.KeyVolumeMountsRW, "v:/var/run/dapr-sockets")
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
 		pod := testPod(map[string]string{k1: v1, k2: v2})
 		out, err := sidecar.Inject(pod, goldenConfig())

@@ -181,6 +181,11 @@ func TestChartWorkloads(t *testing.T) {
 		assert.Equal(t, "ghcr.io/trustplane/injector:9.9.9", injector.Spec.Template.Spec.Containers[0].Image)
 		assert.Equal(t, "registry.example/daprd:1.2.3", envValue(&injector.Spec.Template.Spec.Containers[0], "SIDECAR_IMAGE"))
 	})
+	t.Run("native sidecars are off by default and nativeSidecar turns them on", func(t *testing.T) {
+		assert.Empty(t, envValue(&injector.Spec.Template.Spec.Containers[0], "NATIVE_SIDECAR_ENABLED"))
+		native := get[appsv1.Deployment](t, template(t, chartNS, "--set", "dapr_sidecar_injector.nativeSidecar=true"), "Deployment", "dapr-sidecar-injector")
+		assert.Equal(t, "true", envValue(&native.Spec.Template.Spec.Containers[0], "NATIVE_SIDECAR_ENABLED"))
+	})
 	for _, d := range []*appsv1.Deployment{sentry, injector} {
 		t.Run(d.Name+" runs as non-root with probes, resources and Prometheus annotations", func(t *testing.T) {
 			pod := d.Spec.Template

@@ -123,6 +123,7 @@ func sidecarConfig(o *Options) sidecar.Config {
 		ImagePullPolicy:  corev1.PullPolicy(o.SidecarImagePullPolicy),
 		DisableScheduler: !o.SchedulerEnabled,
 		DisablePlacement: !o.ActorsEnabled,
+		NativeSidecar:    o.NativeSidecar,
 	}
 	if o.SidecarRunAsUser >= 0 {
 		c.RunAsUser = ptr.To(o.SidecarRunAsUser)

@@ -64,6 +64,9 @@ type Options struct {
 	SidecarRunAsUser, SidecarRunAsGroup int64
 	// SchedulerEnabled and ActorsEnabled give daprd the scheduler and placement addresses.
 	SchedulerEnabled, ActorsEnabled bool
+	// NativeSidecar injects daprd as a Kubernetes sidecar container (an init
+	// container with restartPolicy Always) unless a pod says otherwise.
+	NativeSidecar bool
 
 	// AllowedServiceAccounts are namespace:name globs allowed to create injected pods.
 	AllowedServiceAccounts []string
@@ -109,6 +112,7 @@ var envFlags = []struct{ flag, env string }{
 	{"sidecar-run-as-user", "SIDECAR_RUN_AS_USER"},
 	{"sidecar-run-as-group", "SIDECAR_RUN_AS_GROUP"},
 	{"actors-enabled", "ACTORS_ENABLED"},
+	{"native-sidecar", "NATIVE_SIDECAR_ENABLED"},
 	{"allowed-service-accounts", "ALLOWED_SERVICE_ACCOUNTS"},
 }
 
@@ -142,6 +146,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.SidecarRunAsGroup, "sidecar-run-as-group", o.SidecarRunAsGroup, "daprd runAsGroup ($SIDECAR_RUN_AS_GROUP; -1 leaves it unset)")
 	fs.BoolVar(&o.SchedulerEnabled, "scheduler-enabled", o.SchedulerEnabled, "Give daprd the scheduler address")
 	fs.BoolVar(&o.ActorsEnabled, "actors-enabled", o.ActorsEnabled, "Give daprd the placement address ($ACTORS_ENABLED)")
+	fs.BoolVar(&o.NativeSidecar, "native-sidecar", o.NativeSidecar, "Inject daprd as a Kubernetes sidecar container (init container with restartPolicy Always; Kubernetes 1.29+) unless dapr.io/enable-native-sidecar says otherwise ($NATIVE_SIDECAR_ENABLED)")
 
 	fs.StringSliceVar(&o.AllowedServiceAccounts, "allowed-service-accounts", o.AllowedServiceAccounts, "namespace:name globs of service accounts allowed to create injected pods ($ALLOWED_SERVICE_ACCOUNTS)")
 	fs.StringSliceVar(&o.AllowedGroups, "allowed-groups", o.AllowedGroups, "User groups allowed to create injected pods")

@@ -61,6 +61,7 @@ const (
 	KeyVolumeMounts            = "dapr.io/volume-mounts"
 	KeyVolumeMountsRW          = "dapr.io/volume-mounts-rw"
 	KeyUnixDomainSocketPath    = "dapr.io/unix-domain-socket-path"
+	KeyEnableNativeSidecar     = "dapr.io/enable-native-sidecar"
 )
 
 // Labels the injector writes on injected pods.

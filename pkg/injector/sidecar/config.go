@@ -94,6 +94,11 @@ type Config struct {
 	// TokenExpirationSeconds is the projected token's lifetime. Default
 	// 7200; Kubernetes requires at least 600.
 	TokenExpirationSeconds int64
+	// NativeSidecar puts daprd among the init containers with
+	// restartPolicy Always (a Kubernetes sidecar container, 1.29+): it
+	// starts before the app containers and does not keep a Job's pod
+	// running. dapr.io/enable-native-sidecar overrides it per pod.
+	NativeSidecar bool
 }
 
 // complete validates c and fills the defaults.

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 
 	a "github.com/trustplane/trustplane/pkg/injector/annotations"
 )
@@ -93,7 +94,15 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 		addAppEnv(&out.Spec.Containers[i], o)
 		addUDSMount(&out.Spec.Containers[i], o.udsPath)
 	}
-	out.Spec.Containers = append(out.Spec.Containers, container(o, cfg, pod.Namespace))
+	daprd := container(o, cfg, pod.Namespace)
+	if m.Bool(a.KeyEnableNativeSidecar, cfg.NativeSidecar) {
+		// After the pod's own init containers, which therefore run
+		// before daprd and cannot call it, as in Dapr.
+		daprd.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+		out.Spec.InitContainers = append(out.Spec.InitContainers, daprd)
+	} else {
+		out.Spec.Containers = append(out.Spec.Containers, daprd)
+	}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}
 	}

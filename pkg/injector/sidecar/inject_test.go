@@ -286,3 +286,47 @@ func FuzzInject(f *testing.F) {
 		}
 	})
 }
+
+// The cluster default for native sidecars (Config.NativeSidecar) decides
+// where daprd goes; dapr.io/enable-native-sidecar overrides it either way.
+func TestInject_NativeSidecar(t *testing.T) {
+	tests := map[string]struct {
+		clusterDefault bool
+		annotation     string // "" for none
+		wantNative     bool
+	}{
+		"by default daprd is a regular container":           {},
+		"the annotation makes it a native sidecar":          {annotation: "true", wantNative: true},
+		"the cluster default makes it a native sidecar":     {clusterDefault: true, wantNative: true},
+		"the annotation turns the cluster default off":      {clusterDefault: true, annotation: "false"},
+		"a falsy annotation keeps a regular container":      {annotation: "no"},
+		"any truthy spelling of the annotation is accepted": {annotation: "On", wantNative: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ann := map[string]string{}
+			if tc.annotation != "" {
+				ann[a.KeyEnableNativeSidecar] = tc.annotation
+			}
+			cfg := goldenConfig()
+			cfg.NativeSidecar = tc.clusterDefault
+			out, err := sidecar.Inject(testPod(ann), cfg)
+			require.NoError(t, err)
+			assert.True(t, sidecar.HasSidecar(out))
+			if !tc.wantNative {
+				require.Empty(t, out.Spec.InitContainers)
+				assert.Nil(t, daprd(t, out).RestartPolicy)
+				return
+			}
+			require.Len(t, out.Spec.InitContainers, 1)
+			c := out.Spec.InitContainers[0]
+			assert.Equal(t, sidecar.ContainerName, c.Name)
+			require.NotNil(t, c.RestartPolicy)
+			assert.Equal(t, corev1.ContainerRestartPolicyAlways, *c.RestartPolicy)
+			assert.Len(t, out.Spec.Containers, 1, "the app container only")
+			again, err := sidecar.Inject(out, cfg)
+			require.NoError(t, err)
+			assert.Same(t, out, again, "a native sidecar counts as injected")
+		})
+	}
+}

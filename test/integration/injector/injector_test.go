@@ -121,6 +121,20 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 		assert.NotNil(t, containerNamed(created, "daprd"))
 	})
 
+	t.Run("a native sidecar is stored as an init container that restarts always", func(t *testing.T) {
+		pod := appPod("report-1", map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "report", "dapr.io/enable-native-sidecar": "true"})
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		created, err := pods.Create(cctx(t), pod, metav1.CreateOptions{})
+		require.NoError(t, err, "the apiserver accepts the sidecar container")
+		assert.Nil(t, containerNamed(created, "daprd"))
+		require.Len(t, created.Spec.InitContainers, 1)
+		daprd := created.Spec.InitContainers[0]
+		assert.Equal(t, "daprd", daprd.Name)
+		require.NotNil(t, daprd.RestartPolicy)
+		assert.Equal(t, corev1.ContainerRestartPolicyAlways, *daprd.RestartPolicy)
+		assert.NotNil(t, daprd.ReadinessProbe, "sidecar containers keep their probes")
+	})
+
 	t.Run("a pod naming a missing token Secret is denied with the reason", func(t *testing.T) {
 		_, err := pods.Create(cctx(t), appPod("orders-3", map[string]string{
 			"dapr.io/enabled": "true", "dapr.io/app-id": "orders", "dapr.io/api-token-secret": "missing",

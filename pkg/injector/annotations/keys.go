@@ -62,6 +62,8 @@ const (
 	KeyVolumeMountsRW          = "dapr.io/volume-mounts-rw"
 	KeyUnixDomainSocketPath    = "dapr.io/unix-domain-socket-path"
 	KeyEnableNativeSidecar     = "dapr.io/enable-native-sidecar"
+	KeyEnableDebug             = "dapr.io/enable-debug"
+	KeyDebugPort               = "dapr.io/debug-port"
 )
 
 // Labels the injector writes on injected pods.

@@ -23,6 +23,7 @@ const (
 	DefaultGRPCPort     = 50001
 	DefaultInternalPort = 50002
 	DefaultMetricsPort  = 9090
+	DefaultDebugPort    = 40000
 	DefaultListenAddrs  = "[::1],127.0.0.1"
 	DefaultLogLevel     = "info"
 	DefaultAppProtocol  = "http"

@@ -129,6 +129,9 @@ func container(o *podOptions, cfg Config, namespace string) corev1.Container {
 	if o.metrics {
 		ports = append(ports, corev1.ContainerPort{Name: "dapr-metrics", ContainerPort: o.metricsPort, Protocol: corev1.ProtocolTCP})
 	}
+	if o.debug {
+		ports = append(ports, corev1.ContainerPort{Name: "dapr-debug", ContainerPort: o.debugPort, Protocol: corev1.ProtocolTCP})
+	}
 	mounts := append([]corev1.VolumeMount{}, o.mounts...)
 	if o.udsPath != "" {
 		mounts = append(mounts, corev1.VolumeMount{Name: UDSVolumeName, MountPath: UDSMountPath})
@@ -138,7 +141,7 @@ func container(o *podOptions, cfg Config, namespace string) corev1.Container {
 		Name:            ContainerName,
 		Image:           o.image,
 		ImagePullPolicy: cfg.ImagePullPolicy,
-		Args:            args(o, cfg),
+		Args:            underDebugger(o, args(o, cfg)),
 		Ports:           ports,
 		Env:             daprdEnv(o, cfg, namespace),
 		Resources:       o.resources,
@@ -193,4 +196,16 @@ func udsVolume() corev1.Volume {
 	return corev1.Volume{Name: UDSVolumeName, VolumeSource: corev1.VolumeSource{
 		EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory},
 	}}
+}
+
+// underDebugger runs daprd under dlv, headless on the debug port, when the
+// pod asks for it (dapr.io/enable-debug). The sidecar image must hold /dlv:
+// a debug build of daprd.
+func underDebugger(o *podOptions, daprdArgs []string) []string {
+	if !o.debug {
+		return daprdArgs
+	}
+	out := []string{"/dlv", "--listen", ":" + strconv.Itoa(int(o.debugPort)), "--accept-multiclient",
+		"--headless=true", "--log", "--api-version=2", "exec", daprdArgs[0], "--"}
+	return append(out, daprdArgs[1:]...)
 }

@@ -271,6 +271,7 @@ func FuzzInject(f *testing.F) {
 	f.Add(a.KeyAppID, "Bad", a.KeyVolumeMounts, "x:/y")
 	f.Add(a.KeyEnableAPILogging, "yes", a.KeyMaxBodySize, "4Mi")
 	f.Add(a.KeyUnixDomainSocketPath, "/tmp/dapr-sockets", a.KeyVolumeMountsRW, "v:/var/run/dapr-sockets")
+	f.Add(a.KeyEnableDebug, "true", a.KeyDebugPort, "3500")
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
 		pod := testPod(map[string]string{k1: v1, k2: v2})
 		out, err := sidecar.Inject(pod, goldenConfig())

@@ -26,6 +26,8 @@ type podOptions struct {
 	appPort, grpcPort, internalPort    int32
 	metricsPort                        int32
 	metrics                            bool
+	debugPort                          int32
+	debug                              bool // run daprd under dlv
 	image                              string
 	env, secretEnv                     []corev1.EnvVar
 	mounts                             []corev1.VolumeMount
@@ -90,6 +92,8 @@ func parseOptions(m a.Map, name string, cfg Config) (*podOptions, error) {
 	o.internalPort = e.port(m, a.KeyInternalGRPCPort, DefaultInternalPort)
 	o.metricsPort = e.port(m, a.KeyMetricsPort, DefaultMetricsPort)
 	o.metrics = m.Bool(a.KeyEnableMetrics, true)
+	o.debug = m.Bool(a.KeyEnableDebug, false)
+	o.debugPort = e.port(m, a.KeyDebugPort, DefaultDebugPort)
 	o.liveness = probeSettings{
 		delay:     e.int32(m, a.KeyLivenessDelaySeconds, 180, 0),
 		timeout:   e.int32(m, a.KeyLivenessTimeoutSeconds, 3, 1),
@@ -180,6 +184,7 @@ func (o *podOptions) checkPortClash() error {
 		{a.KeyGRPCPort, o.grpcPort, true},
 		{a.KeyInternalGRPCPort, o.internalPort, true},
 		{a.KeyMetricsPort, o.metricsPort, o.metrics},
+		{a.KeyDebugPort, o.debugPort, o.debug},
 	} {
 		if !p.on {
 			continue

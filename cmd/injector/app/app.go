@@ -124,6 +124,8 @@ func sidecarConfig(o *Options) sidecar.Config {
 		DisableScheduler: !o.SchedulerEnabled,
 		DisablePlacement: !o.ActorsEnabled,
 		NativeSidecar:    o.NativeSidecar,
+
+		ComponentSocketsFolder: o.ComponentSocketsFolder,
 	}
 	if o.SidecarRunAsUser >= 0 {
 		c.RunAsUser = ptr.To(o.SidecarRunAsUser)

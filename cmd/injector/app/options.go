@@ -67,6 +67,9 @@ type Options struct {
 	// NativeSidecar injects daprd as a Kubernetes sidecar container (an init
 	// container with restartPolicy Always) unless a pod says otherwise.
 	NativeSidecar bool
+	// ComponentSocketsFolder is the default socket folder of pluggable
+	// components ("" for /tmp/dapr-components-sockets).
+	ComponentSocketsFolder string
 
 	// AllowedServiceAccounts are namespace:name globs allowed to create injected pods.
 	AllowedServiceAccounts []string
@@ -113,6 +116,7 @@ var envFlags = []struct{ flag, env string }{
 	{"sidecar-run-as-group", "SIDECAR_RUN_AS_GROUP"},
 	{"actors-enabled", "ACTORS_ENABLED"},
 	{"native-sidecar", "NATIVE_SIDECAR_ENABLED"},
+	{"component-sockets-folder", "DAPR_COMPONENT_SOCKETS_FOLDER"},
 	{"allowed-service-accounts", "ALLOWED_SERVICE_ACCOUNTS"},
 }
 
@@ -146,6 +150,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.SidecarRunAsGroup, "sidecar-run-as-group", o.SidecarRunAsGroup, "daprd runAsGroup ($SIDECAR_RUN_AS_GROUP; -1 leaves it unset)")
 	fs.BoolVar(&o.SchedulerEnabled, "scheduler-enabled", o.SchedulerEnabled, "Give daprd the scheduler address")
 	fs.BoolVar(&o.ActorsEnabled, "actors-enabled", o.ActorsEnabled, "Give daprd the placement address ($ACTORS_ENABLED)")
+	fs.StringVar(&o.ComponentSocketsFolder, "component-sockets-folder", o.ComponentSocketsFolder, "Default folder where pluggable components (dapr.io/pluggable-components) and daprd share sockets ($DAPR_COMPONENT_SOCKETS_FOLDER; default /tmp/dapr-components-sockets)")
 	fs.BoolVar(&o.NativeSidecar, "native-sidecar", o.NativeSidecar, "Inject daprd as a Kubernetes sidecar container (init container with restartPolicy Always; Kubernetes 1.29+) unless dapr.io/enable-native-sidecar says otherwise ($NATIVE_SIDECAR_ENABLED)")
 
 	fs.StringSliceVar(&o.AllowedServiceAccounts, "allowed-service-accounts", o.AllowedServiceAccounts, "namespace:name globs of service accounts allowed to create injected pods ($ALLOWED_SERVICE_ACCOUNTS)")

@@ -39,11 +39,12 @@ func TestOptions(t *testing.T) {
 				"KUBE_CLUSTER_DOMAIN": "corp.local", "DAPR_CONTROL_PLANE_TRUST_DOMAIN": "corp",
 				"DAPR_SENTRY_ADDRESS": "sentry:443", "DAPR_TRUST_ANCHORS_FILE": "/a.crt",
 				"ALLOWED_SERVICE_ACCOUNTS": "argo:argo-workflows,ci-*:runner", "SIDECAR_RUN_AS_USER": "1000",
-				"ACTORS_ENABLED": "false", "NATIVE_SIDECAR_ENABLED": "true",
+				"ACTORS_ENABLED": "false", "NATIVE_SIDECAR_ENABLED": "true", "DAPR_COMPONENT_SOCKETS_FOLDER": "/sockets",
 			},
 			check: func(t *testing.T, o *Options) {
 				assert.Equal(t, "cp", o.Namespace)
 				assert.True(t, o.NativeSidecar)
+				assert.Equal(t, "/sockets", o.ComponentSocketsFolder)
 				assert.Equal(t, "daprd:2", o.SidecarImage)
 				assert.Equal(t, "Always", o.SidecarImagePullPolicy)
 				assert.Equal(t, "corp.local", o.ClusterDomain)

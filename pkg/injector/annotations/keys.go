@@ -64,6 +64,8 @@ const (
 	KeyEnableNativeSidecar     = "dapr.io/enable-native-sidecar"
 	KeyEnableDebug             = "dapr.io/enable-debug"
 	KeyDebugPort               = "dapr.io/debug-port"
+	KeyPluggableComponents     = "dapr.io/pluggable-components"
+	KeyComponentSocketsFolder  = "dapr.io/pluggable-components-sockets-folder"
 )
 
 // Labels the injector writes on injected pods.

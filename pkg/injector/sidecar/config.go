@@ -32,6 +32,10 @@ const (
 	// its Unix domain sockets in, with dapr.io/unix-domain-socket-path.
 	UDSVolumeName = "dapr-unix-domain-socket"
 	UDSMountPath  = "/var/run/dapr-sockets"
+	// ComponentsVolumeName is the emptyDir daprd and pluggable components
+	// share their sockets in; DefaultComponentSocketsFolder is its mount.
+	ComponentsVolumeName          = "dapr-components-unix-domain-socket"
+	DefaultComponentSocketsFolder = "/tmp/dapr-components-sockets"
 
 	// DefaultTokenExpirationSeconds is the lifetime of the projected sentry
 	// token; the kubelet refreshes it at 80 %.
@@ -95,6 +99,10 @@ type Config struct {
 	// TokenExpirationSeconds is the projected token's lifetime. Default
 	// 7200; Kubernetes requires at least 600.
 	TokenExpirationSeconds int64
+	// ComponentSocketsFolder is where pluggable components and daprd share
+	// their sockets; dapr.io/pluggable-components-sockets-folder overrides
+	// it per pod. Default /tmp/dapr-components-sockets.
+	ComponentSocketsFolder string
 	// NativeSidecar puts daprd among the init containers with
 	// restartPolicy Always (a Kubernetes sidecar container, 1.29+): it
 	// starts before the app containers and does not keep a Job's pod
@@ -112,6 +120,11 @@ func (c Config) complete() (Config, error) {
 	}
 	if c.ControlPlaneTrustDomain == "" {
 		c.ControlPlaneTrustDomain = DefaultClusterDomain
+	}
+	if c.ComponentSocketsFolder == "" {
+		c.ComponentSocketsFolder = DefaultComponentSocketsFolder
+	} else if !cleanAbsolute(c.ComponentSocketsFolder) {
+		return c, fmt.Errorf("%w: component sockets folder %q is not an absolute, clean path", ErrConfig, c.ComponentSocketsFolder)
 	}
 	if c.ClusterDomain == "" {
 		c.ClusterDomain = DefaultClusterDomain

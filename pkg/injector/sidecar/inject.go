@@ -74,7 +74,10 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 	if err := checkConfigName(o.config); err != nil {
 		return nil, err
 	}
-	if err := checkMounts(pod, o.mounts, o.udsPath != ""); err != nil {
+	if o.components, o.componentsFolder, err = pluggableComponents(m, pod, cfg); err != nil {
+		return nil, err
+	}
+	if err := checkMounts(pod, o.mounts, o.udsPath != "", o.componentsFolder); err != nil {
 		return nil, err
 	}
 	for key, name := range TokenSecrets(pod) {
@@ -90,11 +93,22 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 	if o.udsPath != "" && !hasVolume(out, UDSVolumeName) {
 		out.Spec.Volumes = append(out.Spec.Volumes, udsVolume())
 	}
+	if len(o.components) > 0 && !hasVolume(out, ComponentsVolumeName) {
+		out.Spec.Volumes = append(out.Spec.Volumes, componentsVolume())
+	}
 	for i := range out.Spec.Containers {
-		addAppEnv(&out.Spec.Containers[i], o)
-		addUDSMount(&out.Spec.Containers[i], o.udsPath)
+		c := &out.Spec.Containers[i]
+		if o.components[c.Name] {
+			addComponentSockets(c, o.componentsFolder)
+			continue
+		}
+		addAppEnv(c, o)
+		addUDSMount(c, o.udsPath)
 	}
 	daprd := container(o, cfg, pod.Namespace)
+	if len(o.components) > 0 {
+		addComponentSockets(&daprd, o.componentsFolder)
+	}
 	if m.Bool(a.KeyEnableNativeSidecar, cfg.NativeSidecar) {
 		// After the pod's own init containers, which therefore run
 		// before daprd and cannot call it, as in Dapr.
@@ -170,9 +184,13 @@ func checkConfigName(name string) error {
 }
 
 // checkMounts rejects user mounts of volumes the pod lacks and mounts that
-// collide with each other, the token mount or, with uds, the socket mount.
-func checkMounts(pod *corev1.Pod, mounts []corev1.VolumeMount, uds bool) error {
+// collide with each other, the token mount or, with uds, the socket mount,
+// or the pluggable components' socket folder (when not "").
+func checkMounts(pod *corev1.Pod, mounts []corev1.VolumeMount, uds bool, componentsFolder string) error {
 	paths := map[string]bool{TokenMountPath: true, UDSMountPath: uds}
+	if componentsFolder != "" {
+		paths[componentsFolder] = true
+	}
 	for _, mt := range mounts {
 		key := a.KeyVolumeMountsRW
 		if mt.ReadOnly {

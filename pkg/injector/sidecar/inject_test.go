@@ -272,6 +272,7 @@ func FuzzInject(f *testing.F) {
 	f.Add(a.KeyEnableAPILogging, "yes", a.KeyMaxBodySize, "4Mi")
 	f.Add(a.KeyUnixDomainSocketPath, "/tmp/dapr-sockets", a.KeyVolumeMountsRW, "v:/var/run/dapr-sockets")
 	f.Add(a.KeyEnableDebug, "true", a.KeyDebugPort, "3500")
+	f.Add(a.KeyPluggableComponents, "app", a.KeyComponentSocketsFolder, "/tmp/../x")
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
 		pod := testPod(map[string]string{k1: v1, k2: v2})
 		out, err := sidecar.Inject(pod, goldenConfig())
@@ -330,4 +331,12 @@ func TestInject_NativeSidecar(t *testing.T) {
 			assert.Same(t, out, again, "a native sidecar counts as injected")
 		})
 	}
+}
+
+func TestInject_AComponentSocketsFolderThatIsNotAnAbsolutePathIsAConfigError(t *testing.T) {
+	cfg := goldenConfig()
+	cfg.ComponentSocketsFolder = "sockets"
+	_, err := sidecar.Inject(testPod(nil), cfg)
+	require.ErrorIs(t, err, sidecar.ErrConfig)
+	assert.ErrorContains(t, err, `component sockets folder "sockets"`)
 }

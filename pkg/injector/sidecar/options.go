@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"fmt"
-	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +30,9 @@ type podOptions struct {
 	image                              string
 	env, secretEnv                     []corev1.EnvVar
 	mounts                             []corev1.VolumeMount
-	udsPath                            string // where app containers see daprd's sockets; "" for none
+	udsPath                            string          // where app containers see daprd's sockets; "" for none
+	components                         map[string]bool // containers that are pluggable components
+	componentsFolder                   string          // where they and daprd share sockets
 	resources                          corev1.ResourceRequirements
 	seccomp                            corev1.SeccompProfileType
 	liveness, readiness                probeSettings
@@ -276,7 +277,7 @@ func udsPath(m a.Map) (string, error) {
 	if !ok || v == "" {
 		return "", nil
 	}
-	if !path.IsAbs(v) || path.Clean(v) != v || v == "/" {
+	if !cleanAbsolute(v) || v == "/" {
 		return "", &AnnotationError{Annotation: a.KeyUnixDomainSocketPath, Value: raw,
 			Reason: "must be an absolute, clean directory path in the app containers, for example /tmp/dapr-sockets"}
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"syscall"
@@ -68,14 +67,13 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	addr := "127.0.0.1:" + port
-	args := []string{"--issuer-credentials", dir, "--trust-domain", "cluster.local", "--listen-address", "127.0.0.1",
-		"--port", port, "--healthz-port", "0", "--enable-metrics=false", "--log-level", "warn"}
+	var extra []string
 	profilePort := ""
 	if cfg.profile != "" {
 		if profilePort, err = freePort(); err != nil {
 			return err
 		}
-		args = append(args, "--profile-port", profilePort)
+		extra = append(extra, "--profile-port", profilePort)
 		defer func() { fmt.Println("profile written to", cfg.profile) }()
 	}
 
@@ -93,10 +91,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	cmd := exec.Command(cfg.sentryBin, args...)
-	cmd.Stderr = os.Stderr
-	cmd.Env = append(os.Environ(), "NAMESPACE=default")
-	cmd.SysProcAttr = dieWithParent()
+	cmd := sentryCommand(cfg, dir, port, extra...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start sentry: %w", err)

@@ -42,11 +42,7 @@ func startOnce(ctx context.Context, cfg config, pool *csrPool) (time.Duration, e
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.Command(cfg.sentryBin, "--issuer-credentials", dir, "--trust-domain", "cluster.local", "--listen-address", "127.0.0.1",
-		"--port", port, "--healthz-port", "0", "--enable-metrics=false", "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	cmd.Env = append(os.Environ(), "NAMESPACE=default")
-	cmd.SysProcAttr = dieWithParent()
+	cmd := sentryCommand(cfg, dir, port)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start sentry: %w", err)
@@ -99,6 +95,18 @@ func firstSign(ctx context.Context, dir, addr string, item csrItem) (*x509bundle
 		time.Sleep(200 * time.Microsecond)
 	}
 	return nil, time.Time{}, errors.New("sentry did not sign within 10s")
+}
+
+// sentryCommand is sentry self-hosted on dir, serving on 127.0.0.1:port
+// without health or metrics servers, dying with this process.
+func sentryCommand(cfg config, dir, port string, extra ...string) *exec.Cmd {
+	args := append([]string{"--issuer-credentials", dir, "--trust-domain", "cluster.local", "--listen-address", "127.0.0.1",
+		"--port", port, "--healthz-port", "0", "--enable-metrics=false", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(cfg.sentryBin, args...)
+	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), "NAMESPACE=default")
+	cmd.SysProcAttr = dieWithParent()
+	return cmd
 }
 
 // dieWithParent makes the kernel stop sentry if this process dies without

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
 	"github.com/trustplane/trustplane/pkg/trustctl/phase"
 	"github.com/trustplane/trustplane/pkg/trustctl/rotate"
-	"github.com/trustplane/trustplane/pkg/trustctl/status"
 )
 
 // ExitNotReady is a `mtls rotate-root` step refused because the previous
@@ -53,9 +53,27 @@ of the Secret dapr-trust-bundle.`,
 	}
 	cmd.PersistentFlags().DurationVar(&o.propagationDelay, "propagation-delay", rotate.DefaultPropagationDelay,
 		"Least time between add-root and switch-issuer, for the kubelet to update mounted ConfigMaps")
-	cmd.AddCommand(newRotateStatusCommand(env, g, o), newAddRootCommand(env, g, o),
-		newRotateStepCommand(env, g, o, rotate.StepSwitchIssuer, "Sign with the new issuer under the new root (phase 2)"),
-		newRotateStepCommand(env, g, o, rotate.StepRemoveOldRoot, "Remove the old root once no leaf of the old issuer is valid (phase 3)"))
+	step := func(step rotate.Step, short string, run func(*rotate.Rotator, context.Context, *cluster.TrustBundle) error) *cobra.Command {
+		return newPhaseStepCommand(env, "rotate-root", string(step), short, func(ctx context.Context) error {
+			t, r, err := o.rotator(ctx, env, g)
+			if err != nil {
+				return err
+			}
+			return run(r, ctx, t.bundle)
+		})
+	}
+	cmd.AddCommand(
+		newPhaseStatusCommand(env, &o.format, "Show the rotation phase, the next step and whether it may run",
+			func(ctx context.Context) (*rotate.Status, error) {
+				t, r, err := o.rotator(ctx, env, g)
+				if err != nil {
+					return nil, err
+				}
+				return r.Status(ctx, t.bundle)
+			}, writeRotateStatus),
+		newAddRootCommand(env, g, o),
+		step(rotate.StepSwitchIssuer, "Sign with the new issuer under the new root (phase 2)", (*rotate.Rotator).SwitchIssuer),
+		step(rotate.StepRemoveOldRoot, "Remove the old root once no leaf of the old issuer is valid (phase 3)", (*rotate.Rotator).RemoveOldRoot))
 	return cmd
 }
 
@@ -72,48 +90,10 @@ func (o *rotateOptions) rotator(ctx context.Context, env Env, g *globalOptions) 
 	return t, r, nil
 }
 
-func newRotateStatusCommand(env Env, g *globalOptions, o *rotateOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the rotation phase, the next step and whether it may run",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(o.format); err != nil {
-				return err
-			}
-			t, r, err := o.rotator(cmd.Context(), env, g)
-			if err != nil {
-				return err
-			}
-			s, err := r.Status(cmd.Context(), t.bundle)
-			if err != nil {
-				return err
-			}
-			if o.format == formatJSON {
-				return status.WriteJSON(env.Out, s)
-			}
-			writeRotateStatus(env.Out, s)
-			return nil
-		},
-	}
-	outputFlag(cmd.Flags(), &o.format)
-	return cmd
-}
-
 func writeRotateStatus(w io.Writer, s *rotate.Status) {
-	phase := string(s.State.Phase)
-	if phase == "" {
-		phase = "none"
-	}
-	fmt.Fprintf(w, "Namespace:  %s\nPhase:      %s\n", s.Namespace, phase)
-	for _, tm := range []struct {
-		name string
-		at   time.Time
-	}{{"Root added", s.State.RootAddedAt}, {"Issuer switched", s.State.IssuerSwitchedAt}, {"Old root removed", s.State.OldRootRemovedAt}} {
-		if !tm.at.IsZero() {
-			fmt.Fprintf(w, "%-17s %s\n", tm.name+":", tm.at.Format(time.RFC3339))
-		}
-	}
+	writePhaseHeader(w, s.Namespace, string(s.State.Phase), "",
+		phaseTime{"Root added", s.State.RootAddedAt}, phaseTime{"Issuer switched", s.State.IssuerSwitchedAt},
+		phaseTime{"Old root removed", s.State.OldRootRemovedAt})
 	writeNextStep(w, string(s.Next), s.Ready, s.Checks)
 	fmt.Fprintln(w, "Trust anchors:")
 	for _, a := range s.Anchors {
@@ -159,26 +139,6 @@ Sentry keeps signing with the current issuer until switch-issuer.`,
 	fs.StringVar(&ro.trustDomain, "trust-domain", "cluster.local",
 		"Control-plane trust domain of generated certificates, used when daprsystem sets none")
 	return cmd
-}
-
-func newRotateStepCommand(env Env, g *globalOptions, o *rotateOptions, step rotate.Step, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:   string(step),
-		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, r, err := o.rotator(cmd.Context(), env, g)
-			if err != nil {
-				return err
-			}
-			if step == rotate.StepSwitchIssuer {
-				err = r.SwitchIssuer(cmd.Context(), t.bundle)
-			} else {
-				err = r.RemoveOldRoot(cmd.Context(), t.bundle)
-			}
-			return stepResult(env, "rotate-root", string(step), err)
-		},
-	}
 }
 
 // stepResult reports a step of `mtls <command>`: done, refused

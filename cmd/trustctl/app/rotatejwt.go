@@ -9,9 +9,9 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/spf13/cobra"
 
+	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
 	"github.com/trustplane/trustplane/pkg/trustctl/jwtrotate"
 	"github.com/trustplane/trustplane/pkg/trustctl/phase"
-	"github.com/trustplane/trustplane/pkg/trustctl/status"
 )
 
 // rotateJWTOptions are the flags shared by the rotate-jwt-key steps.
@@ -58,9 +58,27 @@ annotations of the Secret dapr-trust-bundle. Sentry must run without a fixed
 	fs.DurationVar(&o.propagationDelay, "propagation-delay", jwtrotate.DefaultPropagationDelay,
 		"Least time between add-key and switch-signing, for relying parties to refresh their cached key set")
 	fs.DurationVar(&o.jwtTTL, "jwt-ttl", 0, "Sentry's --jwt-ttl, to wait less than workloadCertTTL before retire-old-key when it is shorter (default: unknown; tokens never outlive their certificate)")
-	cmd.AddCommand(newRotateJWTStatusCommand(env, g, o), newAddKeyCommand(env, g, o),
-		newRotateJWTStepCommand(env, g, o, jwtrotate.StepSwitchSigning, "Sign with the new key (phase 2)"),
-		newRotateJWTStepCommand(env, g, o, jwtrotate.StepRetireOldKey, "Unpublish the old key once no token it signed is valid (phase 3)"))
+	step := func(step jwtrotate.Step, short string, run func(*jwtrotate.Rotator, context.Context, *cluster.TrustBundle) error) *cobra.Command {
+		return newPhaseStepCommand(env, "rotate-jwt-key", string(step), short, func(ctx context.Context) error {
+			t, r, err := o.rotator(ctx, env, g)
+			if err != nil {
+				return err
+			}
+			return run(r, ctx, t.bundle)
+		})
+	}
+	cmd.AddCommand(
+		newPhaseStatusCommand(env, &o.format, "Show the JWT keys, the rotation phase, the next step and whether it may run",
+			func(ctx context.Context) (*jwtrotate.Status, error) {
+				t, r, err := o.rotator(ctx, env, g)
+				if err != nil {
+					return nil, err
+				}
+				return r.Status(ctx, t.bundle)
+			}, writeRotateJWTStatus),
+		newAddKeyCommand(env, g, o),
+		step(jwtrotate.StepSwitchSigning, "Sign with the new key (phase 2)", (*jwtrotate.Rotator).SwitchSigning),
+		step(jwtrotate.StepRetireOldKey, "Unpublish the old key once no token it signed is valid (phase 3)", (*jwtrotate.Rotator).RetireOldKey))
 	return cmd
 }
 
@@ -80,48 +98,10 @@ func (o *rotateJWTOptions) rotator(ctx context.Context, env Env, g *globalOption
 	return t, r, nil
 }
 
-func newRotateJWTStatusCommand(env Env, g *globalOptions, o *rotateJWTOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the JWT keys, the rotation phase, the next step and whether it may run",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(o.format); err != nil {
-				return err
-			}
-			t, r, err := o.rotator(cmd.Context(), env, g)
-			if err != nil {
-				return err
-			}
-			s, err := r.Status(cmd.Context(), t.bundle)
-			if err != nil {
-				return err
-			}
-			if o.format == formatJSON {
-				return status.WriteJSON(env.Out, s)
-			}
-			writeRotateJWTStatus(env.Out, s)
-			return nil
-		},
-	}
-	outputFlag(cmd.Flags(), &o.format)
-	return cmd
-}
-
 func writeRotateJWTStatus(w io.Writer, s *jwtrotate.Status) {
-	phase := string(s.State.Phase)
-	if phase == "" {
-		phase = "none"
-	}
-	fmt.Fprintf(w, "Namespace:  %s\nPhase:      %s\nSigning:    kid %s\n", s.Namespace, phase, s.SigningKeyID)
-	for _, tm := range []struct {
-		name string
-		at   time.Time
-	}{{"Key added", s.State.KeyAddedAt}, {"Signing switched", s.State.SigningSwitchedAt}, {"Old key retired", s.State.OldKeyRetiredAt}} {
-		if !tm.at.IsZero() {
-			fmt.Fprintf(w, "%-17s %s\n", tm.name+":", tm.at.Format(time.RFC3339))
-		}
-	}
+	writePhaseHeader(w, s.Namespace, string(s.State.Phase), fmt.Sprintf("Signing:    kid %s\n", s.SigningKeyID),
+		phaseTime{"Key added", s.State.KeyAddedAt}, phaseTime{"Signing switched", s.State.SigningSwitchedAt},
+		phaseTime{"Old key retired", s.State.OldKeyRetiredAt})
 	writeNextStep(w, string(s.Next), s.Ready, s.Checks)
 	fmt.Fprintln(w, "Keys:")
 	for _, k := range s.Keys {
@@ -150,24 +130,4 @@ func newAddKeyCommand(env Env, g *globalOptions, o *rotateJWTOptions) *cobra.Com
 	cmd.Flags().StringVar(&alg, "algorithm", "",
 		"Signing algorithm of the new key (RS256, ES256, EdDSA, ...); default: the current key's. Sentry must not pin another with --jwt-signing-algorithm")
 	return cmd
-}
-
-func newRotateJWTStepCommand(env Env, g *globalOptions, o *rotateJWTOptions, step jwtrotate.Step, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:   string(step),
-		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, r, err := o.rotator(cmd.Context(), env, g)
-			if err != nil {
-				return err
-			}
-			if step == jwtrotate.StepSwitchSigning {
-				err = r.SwitchSigning(cmd.Context(), t.bundle)
-			} else {
-				err = r.RetireOldKey(cmd.Context(), t.bundle)
-			}
-			return stepResult(env, "rotate-jwt-key", string(step), err)
-		},
-	}
 }

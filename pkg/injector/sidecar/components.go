@@ -55,12 +55,7 @@ func addComponentSockets(c *corev1.Container, folder string) {
 	if !hasEnv {
 		c.Env = append(c.Env, corev1.EnvVar{Name: envComponentSockets, Value: folder})
 	}
-	for _, mt := range c.VolumeMounts {
-		if mt.Name == ComponentsVolumeName || mt.MountPath == folder {
-			return
-		}
-	}
-	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: ComponentsVolumeName, MountPath: folder})
+	addMount(c, ComponentsVolumeName, folder)
 }
 
 // componentsVolume is the emptyDir the sockets live in.

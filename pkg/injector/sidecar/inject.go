@@ -150,15 +150,20 @@ func addAppEnv(c *corev1.Container, o *podOptions) {
 // addUDSMount mounts daprd's socket volume at path in an app container,
 // unless the container already mounts that volume or something at path.
 func addUDSMount(c *corev1.Container, path string) {
-	if path == "" {
-		return
+	if path != "" {
+		addMount(c, UDSVolumeName, path)
 	}
+}
+
+// addMount mounts volume at path in c unless c already mounts that volume
+// or something at that path.
+func addMount(c *corev1.Container, volume, path string) {
 	for _, mt := range c.VolumeMounts {
-		if mt.Name == UDSVolumeName || mt.MountPath == path {
+		if mt.Name == volume || mt.MountPath == path {
 			return
 		}
 	}
-	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: UDSVolumeName, MountPath: path})
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: volume, MountPath: path})
 }
 
 // hasVolume reports whether the pod has a volume called name.

@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash -o errexit -o nounset -o pipefail
 
 BIN        ?= $(CURDIR)/bin
 GO         ?= go
-TEST_FLAGS ?= -count=1 -timeout=15m
+TEST_FLAGS ?= -count=1 -timeout=8m
 BENCH_ARGS ?=
 # Where `make run` keeps the self-hosted CA it generates.
 CREDS_DIR  ?= $(CURDIR)/.run/credentials

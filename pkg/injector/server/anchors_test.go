@@ -18,8 +18,20 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/trustplane/trustplane/test/fakewatch"
 	"github.com/trustplane/trustplane/test/testca"
 )
+
+// receive waits for ch (what is what it brings) and fails the test after
+// ten seconds.
+func receive[T any](t *testing.T, ch <-chan T, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waited 10s for %s", what)
+	}
+}
 
 // leafPEM is a certificate signed by root that is not a CA.
 func leafPEM(t *testing.T, root *testca.CA) []byte {
@@ -182,24 +194,26 @@ func TestAnchorsWatchConfigMapAndMirrorToFile(t *testing.T) {
 		Data:       map[string]string{"ca.crt": string(first)},
 	}
 	client := fake.NewClientset(cm)
+	watches := fakewatch.Track(client)
 	a := NewAnchors(nil, nil)
 	ctx := t.Context()
 	watchDone, mirrorDone := make(chan error), make(chan error)
 	go func() { watchDone <- a.WatchConfigMap(ctx, client, "dapr-system", "dapr-trust-bundle", "ca.crt") }()
 	t.Cleanup(func() { assert.NoError(t, <-watchDone) })
-	<-a.Ready()
+	receive(t, a.Ready(), "the anchors from the ConfigMap")
 	assert.Equal(t, first, a.Current())
 
 	copyPath := filepath.Join(t.TempDir(), "ca.crt")
 	written := make(chan struct{})
 	go func() { mirrorDone <- a.MirrorToFile(ctx, copyPath, written) }()
 	t.Cleanup(func() { assert.NoError(t, <-mirrorDone) })
-	<-written
+	receive(t, written, "the first copy")
 	got, err := os.ReadFile(copyPath)
 	require.NoError(t, err)
 	assert.Equal(t, first, got, "the copy holds the anchors once written is closed")
 
 	sub := a.Subscribe()
+	watches.Wait(t, "configmaps")
 	cm = cm.DeepCopy()
 	cm.Data["ca.crt"] = "junk"
 	_, err = client.CoreV1().ConfigMaps("dapr-system").Update(ctx, cm, metav1.UpdateOptions{})
@@ -207,7 +221,7 @@ func TestAnchorsWatchConfigMapAndMirrorToFile(t *testing.T) {
 	cm.Data["ca.crt"] = string(second)
 	_, err = client.CoreV1().ConfigMaps("dapr-system").Update(ctx, cm, metav1.UpdateOptions{})
 	require.NoError(t, err)
-	<-sub
+	receive(t, sub, "the second anchors")
 	assert.Equal(t, second, a.Current(), "an invalid edit is skipped and the next valid one applies")
 	assert.Eventually(t, func() bool {
 		got, err := os.ReadFile(copyPath)

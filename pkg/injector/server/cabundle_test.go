@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/trustplane/trustplane/test/fakewatch"
 	"github.com/trustplane/trustplane/test/testca"
 )
 
@@ -107,11 +108,13 @@ func TestCABundlePatcher(t *testing.T) {
 
 	t.Run("a missing configuration is reported and patched once created", func(t *testing.T) {
 		client := fake.NewClientset()
+		watches := fakewatch.Track(client)
 		anchors := NewAnchors(nil, nil)
 		_, err := anchors.Set([]byte(first))
 		require.NoError(t, err)
 		p := startPatcher(t, client, anchors)
 		require.Eventually(t, func() bool { return errors.Is(p.Ready(), ErrWebhookConfigurationNotFound) }, 10*time.Second, 10*time.Millisecond)
+		watches.Wait(t, "mutatingwebhookconfigurations")
 		_, err = client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(t.Context(), mwc(""), metav1.CreateOptions{})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool { return p.Ready() == nil }, 10*time.Second, 10*time.Millisecond)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	store "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
+	"github.com/trustplane/trustplane/test/fakewatch"
 )
 
 const (
@@ -68,8 +69,10 @@ func TestDistributor(t *testing.T) {
 		},
 		"a namespace whose first Dapr pod arrives later is served then": func(t *testing.T) {
 			client := fake.NewClientset()
+			watches := fakewatch.Track(client)
 			d := start(t, client)
 			d.SetRoots([]byte(rootsA))
+			watches.Wait(t, "pods")
 			_, err := client.CoreV1().Pods("late").Create(t.Context(), pod("late", "p", "yes"), metav1.CreateOptions{})
 			require.NoError(t, err)
 			eventually(t, rootsA, anchorsOf(t, client, "late"), "the late namespace is served")
@@ -92,9 +95,11 @@ func TestDistributor(t *testing.T) {
 		},
 		"a ConfigMap edited or deleted by someone is restored": func(t *testing.T) {
 			client := fake.NewClientset(pod("shop", "o", "true"))
+			watches := fakewatch.Track(client)
 			d := start(t, client)
 			d.SetRoots([]byte(rootsA))
 			eventually(t, rootsA, anchorsOf(t, client, "shop"), "published")
+			watches.Wait(t, "configmaps")
 			cm, err := client.CoreV1().ConfigMaps("shop").Get(t.Context(), ConfigMapName, metav1.GetOptions{})
 			require.NoError(t, err)
 			cm.Data[RootsKey] = "tampered"

@@ -74,6 +74,7 @@ func TestCachedReviewStillChecksThePod(t *testing.T) {
 	_, err := h.v.Validate(t.Context(), wrong)
 	assert.ErrorIs(t, err, ErrAppIDMismatch, "a cached review is no licence for another app ID")
 
+	h.watches.Wait(t, "pods")
 	require.NoError(t, h.client.CoreV1().Pods("shop").Delete(t.Context(), "orders-1", metav1.DeleteOptions{}))
 	require.Eventually(t, func() bool {
 		_, err := h.v.Validate(t.Context(), req)

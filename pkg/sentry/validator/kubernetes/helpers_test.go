@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/trustplane/trustplane/test/fakewatch"
 )
 
 var (
@@ -82,6 +84,7 @@ func newConfiguration(ns, name, td string) *unstructured.Unstructured {
 type harness struct {
 	v        *Validator
 	client   *fake.Clientset
+	watches  *fakewatch.Watches
 	clock    *clocktesting.FakeClock
 	reg      *prometheus.Registry
 	mu       sync.Mutex
@@ -117,6 +120,7 @@ func start(t *testing.T, pods []*corev1.Pod, configs []*unstructured.Unstructure
 		objs = append(objs, p)
 	}
 	h.client = fake.NewClientset(objs...)
+	h.watches = fakewatch.Track(h.client)
 	h.client.PrependReactor("create", "tokenreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		h.calls.Add(1)
 		tr := a.(k8stesting.CreateAction).GetObject().(*authnv1.TokenReview).DeepCopy()

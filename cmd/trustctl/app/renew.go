@@ -34,8 +34,10 @@ type renewOptions struct {
 	restart bool
 	// format is table or json.
 	format string
-	// timeout and imageVariant are Dapr's flags, accepted and unused.
-	timeout      uint
+	// timeout is how many seconds --restart waits for the rollouts; 0
+	// does not wait. Default 300, as Dapr's.
+	timeout uint
+	// imageVariant is Dapr's flag, accepted and unused.
 	imageVariant string
 }
 
@@ -54,9 +56,9 @@ func (o *renewOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.restart, "restart", false,
 		"Restart the control plane (dapr-sentry, dapr-sidecar-injector, dapr-operator, dapr-placement-server, dapr-scheduler-server) afterwards")
 	outputFlag(fs, &o.format)
-	fs.UintVar(&o.timeout, "timeout", 300, "Accepted for compatibility with the Dapr CLI; unused (nothing is waited for)")
+	fs.UintVar(&o.timeout, "timeout", 300,
+		"With --restart: seconds to wait for every restarted workload to roll out (as kubectl rollout status judges it); 0 does not wait")
 	fs.StringVar(&o.imageVariant, "image-variant", "", "Accepted for compatibility with the Dapr CLI; unused (no Helm chart is involved)")
-	_ = fs.MarkHidden("timeout")
 	_ = fs.MarkHidden("image-variant")
 }
 
@@ -96,7 +98,12 @@ in the ConfigMap dapr-trust-bundle. One of three sources:
 
 The trust domain is daprsystem's spec.mtls.controlPlaneTrustDomain (else
 --trust-domain) and NotBefore is backdated by spec.mtls.allowedClockSkew.
-The Secret is updated only if nobody changed it since it was read.`,
+The Secret is updated only if nobody changed it since it was read.
+
+--restart then rolls the control plane (as kubectl rollout restart does) and
+waits up to --timeout seconds until every restarted Deployment and
+StatefulSet has rolled out (as kubectl rollout status judges it), failing
+with what each one still waits for when time is up.`,
 		Example: `  trustctl mtls renew-certificate --valid-until 730 --restart
   trustctl mtls renew-certificate --private-key root.key
   trustctl mtls rnc --ca-root-certificate ca.crt --issuer-private-key issuer.key --issuer-public-certificate issuer.crt`,
@@ -156,7 +163,7 @@ func runRenew(ctx context.Context, env Env, g *globalOptions, o *renewOptions, t
 		fmt.Fprintln(progress, restartAdvice(o, t.bundle.Bundle, nb))
 		return nil
 	}
-	return restartControlPlane(ctx, progress, t.client, ns, now)
+	return restartControlPlane(ctx, progress, t.client, ns, now, time.Duration(o.timeout)*time.Second)
 }
 
 // build makes the new bundle from the chosen source.
@@ -232,10 +239,12 @@ func restartAdvice(o *renewOptions, old, nb *bundle.Bundle) string {
 	return "The root is new: restart the control plane (--restart) and then every Dapr application so that they trust it."
 }
 
-// restartControlPlane restarts the control plane and reports every error.
-func restartControlPlane(ctx context.Context, w io.Writer, c *cluster.Client, ns string, now time.Time) error {
+// restartControlPlane restarts the control plane, reports every error and,
+// when wait is positive, waits that long for the rollouts.
+func restartControlPlane(ctx context.Context, w io.Writer, c *cluster.Client, ns string, now time.Time, wait time.Duration) error {
 	var errs []error
-	for _, r := range restart.Restart(ctx, c.Kube(), ns, restart.ControlPlane, now) {
+	results := restart.Restart(ctx, c.Kube(), ns, restart.ControlPlane, now)
+	for _, r := range results {
 		switch {
 		case r.Skipped:
 			fmt.Fprintf(w, "Skipping %s: not found in namespace %s\n", r.Target, ns)
@@ -246,8 +255,26 @@ func restartControlPlane(ctx context.Context, w io.Writer, c *cluster.Client, ns
 			fmt.Fprintf(w, "Restarting %s..\n", r.Target)
 		}
 	}
+	if wait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		err := restart.Wait(wctx, c.Kube(), ns, results, restart.WaitOptions{OnChange: func(t restart.Target, r restart.Rollout) {
+			if r.Done {
+				fmt.Fprintf(w, "%s restarted: %s\n", t, r.Message)
+				return
+			}
+			fmt.Fprintf(w, "Waiting for %s: %s\n", t, r.Message)
+		}})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("the certificates were rotated, but restarting the control plane failed: %w", errors.Join(errs...))
+	}
+	if wait > 0 {
+		fmt.Fprintln(w, "All control plane services have restarted successfully!")
+		return nil
 	}
 	fmt.Fprintln(w, "All control plane services were asked to restart; follow them with kubectl rollout status.")
 	return nil

@@ -8,7 +8,13 @@
 //
 // Unlike Dapr's CLI, no kubectl binary is needed, the scheduler is
 // included, workloads that do not exist are skipped and reported as such,
-// and every error is returned. It does not wait for the rollouts; follow
-// them with `kubectl rollout status`. It needs get and patch on the
-// deployments and statefulsets (apps group) of the namespace.
+// and every error is returned. Wait then follows the rollouts as
+// `kubectl rollout status` does, and names what each unfinished one still
+// waits for when its context ends:
+//
+//	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+//	err := restart.Wait(ctx, kube, "dapr-system", results, restart.WaitOptions{})
+//
+// It needs get and patch on the deployments and statefulsets (apps group)
+// of the namespace.
 package restart

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -56,6 +57,10 @@ type Result struct {
 	Target Target
 	// Skipped means the workload does not exist.
 	Skipped bool
+	// Generation is the workload's metadata.generation after the restart:
+	// its controller has seen the restart once status.observedGeneration
+	// reaches it.
+	Generation int64
 	// Err is the failure, if any.
 	Err error
 }
@@ -76,9 +81,15 @@ func Restart(ctx context.Context, kube kubernetes.Interface, namespace string, t
 		case err != nil:
 			r.Err = fmt.Errorf("build patch: %w", err)
 		case t.Kind == Deployment:
-			_, r.Err = kube.AppsV1().Deployments(namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+			var d *appsv1.Deployment
+			if d, r.Err = kube.AppsV1().Deployments(namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); r.Err == nil {
+				r.Generation = d.Generation
+			}
 		case t.Kind == StatefulSet:
-			_, r.Err = kube.AppsV1().StatefulSets(namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+			var s *appsv1.StatefulSet
+			if s, r.Err = kube.AppsV1().StatefulSets(namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); r.Err == nil {
+				r.Generation = s.Generation
+			}
 		default:
 			r.Err = fmt.Errorf("unknown kind %q", t.Kind)
 		}

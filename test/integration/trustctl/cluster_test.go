@@ -140,18 +140,21 @@ func (c *cluster) storedBundle(t *testing.T, ns string) *bundle.Bundle {
 // deployment creates a minimal Deployment.
 func (c *cluster) deployment(t *testing.T, ns, name string) {
 	t.Helper()
-	labels := map[string]string{"app": name}
+	sel, tmpl := podTemplate(name)
 	_, err := c.kube.AppsV1().Deployments(ns).Create(cctx(t), &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.invalid/c:1"}}},
-			},
-		},
+		Spec:       appsv1.DeploymentSpec{Selector: sel, Template: tmpl},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
+}
+
+// podTemplate is the selector and pod template of a workload name.
+func podTemplate(name string) (*metav1.LabelSelector, corev1.PodTemplateSpec) {
+	labels := map[string]string{"app": name}
+	return &metav1.LabelSelector{MatchLabels: labels}, corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.invalid/c:1"}}},
+	}
 }
 
 // verifies reports whether the issuer chain of b verifies to root.

@@ -174,6 +174,7 @@ func TestRenew(t *testing.T) {
 		c.setup(t, "restart", install{ca: testca.NewRoot(t).Issuer(t)})
 		c.deployment(t, "restart", "dapr-sentry")
 		c.deployment(t, "restart", "dapr-operator")
+		c.rollOut(t, "restart", 0)
 		before := time.Now().Add(-time.Second)
 		r := c.run(t, "mtls", "rnc", "-n", "restart", "--restart")
 		require.Equal(t, app.ExitOK, r.code)

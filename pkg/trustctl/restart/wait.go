@@ -1,0 +1,139 @@
+package restart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+)
+
+// DefaultWaitInterval is how often Wait reads the workloads.
+const DefaultWaitInterval = 2 * time.Second
+
+// ErrRolloutTimeout means ctx ended before every rollout was done.
+var ErrRolloutTimeout = errors.New("timed out waiting for the rollout")
+
+// WaitOptions configure Wait.
+type WaitOptions struct {
+	// Clock drives the polling. Default: the real clock.
+	Clock clock.WithTicker
+	// Interval is the time between two reads of the workloads. Default
+	// DefaultWaitInterval.
+	Interval time.Duration
+	// OnChange, when set, is told a target's rollout each time its message
+	// changes, and once when it is done.
+	OnChange func(Target, Rollout)
+}
+
+// Wait reads every restarted workload of results (neither skipped nor
+// failed) until each has rolled out the template its restart produced. It
+// returns nil then; an error wrapping ErrRolloutFailed or ErrNotWaitable as
+// soon as one rollout cannot finish, or the API refuses the read; and an
+// error wrapping ErrRolloutTimeout and ctx's error, naming what each
+// unfinished workload still waits for, when ctx ends first. It needs get on
+// the deployments and statefulsets of namespace.
+func Wait(ctx context.Context, kube kubernetes.Interface, namespace string, results []Result, opts WaitOptions) error {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultWaitInterval
+	}
+	pending := map[Target]*waiting{}
+	var order []Target
+	for _, r := range results {
+		if r.Skipped || r.Err != nil {
+			continue
+		}
+		pending[r.Target] = &waiting{generation: r.Generation}
+		order = append(order, r.Target)
+	}
+	tick := opts.Clock.NewTicker(opts.Interval)
+	defer tick.Stop()
+	for {
+		for _, t := range order {
+			w, ok := pending[t]
+			if !ok {
+				continue
+			}
+			ro, err := rollout(ctx, kube, namespace, t, w.generation)
+			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				if errors.Is(err, ErrRolloutFailed) || errors.Is(err, ErrNotWaitable) || !retriable(err) {
+					return fmt.Errorf("wait for %s in namespace %s: %w", t, namespace, err)
+				}
+				ro = Rollout{Message: "cannot read it; retrying: " + err.Error()}
+			}
+			if ro.Message != w.last.Message || ro.Done {
+				w.last = ro
+				if opts.OnChange != nil {
+					opts.OnChange(t, ro)
+				}
+			}
+			if ro.Done {
+				delete(pending, t)
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return timeoutErr(ctx, namespace, order, pending)
+		case <-tick.C():
+		}
+	}
+}
+
+// waiting is one unfinished rollout.
+type waiting struct {
+	generation int64
+	last       Rollout
+}
+
+// rollout reads target and judges its rollout.
+func rollout(ctx context.Context, kube kubernetes.Interface, namespace string, t Target, generation int64) (Rollout, error) {
+	switch t.Kind {
+	case Deployment:
+		d, err := kube.AppsV1().Deployments(namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return Rollout{}, err
+		}
+		return DeploymentRollout(d, generation)
+	case StatefulSet:
+		s, err := kube.AppsV1().StatefulSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return Rollout{}, err
+		}
+		return StatefulSetRollout(s, generation)
+	}
+	return Rollout{}, fmt.Errorf("%w: unknown kind %q", ErrNotWaitable, t.Kind)
+}
+
+// retriable reports whether a read error may pass by itself. A workload
+// deleted meanwhile, or a read that RBAC refuses, will not.
+func retriable(err error) bool {
+	return !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err)
+}
+
+func timeoutErr(ctx context.Context, namespace string, order []Target, pending map[Target]*waiting) error {
+	var parts []string
+	for _, t := range order {
+		if w, ok := pending[t]; ok {
+			msg := w.last.Message
+			if msg == "" {
+				msg = "not read yet"
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s)", t, msg))
+		}
+	}
+	return fmt.Errorf("%w in namespace %s of %s: %w", ErrRolloutTimeout, namespace, strings.Join(parts, ", "), context.Cause(ctx))
+}

@@ -12,6 +12,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -42,12 +43,16 @@ type Cluster struct {
 	Client kubernetes.Interface
 }
 
-// New starts the apiserver with the CRDs of config/crd/bases, creates the
-// control-plane namespace and its ServiceAccounts, and applies
-// config/rbac/sentry.yaml and config/rbac/injector.yaml.
+// New starts the apiserver with the CRDs of config/crd/bases and Dapr's
+// Component CRD, creates the control-plane namespace and its
+// ServiceAccounts, and applies config/rbac/sentry.yaml and
+// config/rbac/injector.yaml.
 func New(t *testing.T) *Cluster {
 	t.Helper()
-	env := envtest.Start(t, envtest.Options{CRDDirectoryPaths: []string{filepath.Join(envtest.RepoRoot(), "config", "crd", "bases")}})
+	env := envtest.Start(t, envtest.Options{
+		CRDDirectoryPaths: []string{filepath.Join(envtest.RepoRoot(), "config", "crd", "bases")},
+		CRDs:              []*apiextensionsv1.CustomResourceDefinition{ComponentCRD()},
+	})
 	c := &Cluster{Env: env, Client: kubernetes.NewForConfigOrDie(env.Config)}
 	c.Namespace(t, ControlPlaneNamespace)
 	for _, sa := range []string{"dapr-sentry", "dapr-injector"} {

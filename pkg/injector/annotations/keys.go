@@ -66,6 +66,12 @@ const (
 	KeyDebugPort               = "dapr.io/debug-port"
 	KeyPluggableComponents     = "dapr.io/pluggable-components"
 	KeyComponentSocketsFolder  = "dapr.io/pluggable-components-sockets-folder"
+	// KeyInjectPluggableComponents asks for the containers declared on the
+	// namespace's Component resources by KeyComponentContainer.
+	KeyInjectPluggableComponents = "dapr.io/inject-pluggable-components"
+	// KeyComponentContainer is read from Component resources, not pods: a
+	// JSON Container to inject into the pods of the apps in its scopes.
+	KeyComponentContainer = "dapr.io/component-container"
 )
 
 // Labels the injector writes on injected pods.

@@ -16,6 +16,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"go.uber.org/zap"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -164,6 +165,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("create kubernetes client: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(o.RestConfig)
+	if err != nil {
+		return fmt.Errorf("create kubernetes client: %w", err)
+	}
 	sentryID, err := spiffe.SentryID(o.ControlPlaneTrustDomain, o.Namespace)
 	if err != nil {
 		return err
@@ -214,6 +219,7 @@ func Run(ctx context.Context, o Options) error {
 			return c
 		},
 		Secrets:                SecretGetter{Client: client},
+		Components:             ComponentGetter{Client: dyn},
 		WarnOnly:               o.WarnOnly,
 		AllowedServiceAccounts: o.AllowedServiceAccounts,
 		AllowedGroups:          o.AllowedGroups,

@@ -14,34 +14,42 @@ import (
 const envComponentSockets = "DAPR_COMPONENT_SOCKETS_FOLDER"
 
 // pluggableComponents reads dapr.io/pluggable-components, the names of the
-// pod's containers that are pluggable components, and the folder their
-// sockets share with daprd. Every name must be a container of the pod.
-func pluggableComponents(m a.Map, pod *corev1.Pod, cfg Config) (names map[string]bool, folder string, err error) {
+// pod's containers that are pluggable components. Every name must be a
+// container of the pod.
+func pluggableComponents(m a.Map, pod *corev1.Pod) (map[string]bool, error) {
 	raw, ok := m.Get(a.KeyPluggableComponents)
 	if !ok || strings.TrimSpace(raw) == "" {
-		return nil, "", nil
+		return nil, nil
 	}
-	names = map[string]bool{}
+	names := map[string]bool{}
 	for _, n := range strings.Split(raw, ",") {
 		n = strings.TrimSpace(n)
 		if n == "" {
 			continue
 		}
 		if !hasContainer(pod, n) {
-			return nil, "", &AnnotationError{Annotation: a.KeyPluggableComponents, Value: raw,
+			return nil, &AnnotationError{Annotation: a.KeyPluggableComponents, Value: raw,
 				Reason: "container " + n + " is not in the pod's spec.containers"}
 		}
 		names[n] = true
 	}
-	folder = cfg.ComponentSocketsFolder
-	if v, ok := m.Get(a.KeyComponentSocketsFolder); ok && strings.TrimSpace(v) != "" {
-		folder = strings.TrimSpace(v)
-		if !cleanAbsolute(folder) || folder == "/" {
-			return nil, "", &AnnotationError{Annotation: a.KeyComponentSocketsFolder, Value: v,
-				Reason: "must be an absolute, clean directory path, for example /tmp/dapr-components-sockets"}
-		}
+	return names, nil
+}
+
+// componentSocketsFolder is the folder pluggable components share their
+// sockets with daprd in: dapr.io/pluggable-components-sockets-folder, else
+// the cluster default.
+func componentSocketsFolder(m a.Map, cfg Config) (string, error) {
+	v, ok := m.Get(a.KeyComponentSocketsFolder)
+	if !ok || strings.TrimSpace(v) == "" {
+		return cfg.ComponentSocketsFolder, nil
 	}
-	return names, folder, nil
+	folder := strings.TrimSpace(v)
+	if !cleanAbsolute(folder) || folder == "/" {
+		return "", &AnnotationError{Annotation: a.KeyComponentSocketsFolder, Value: v,
+			Reason: "must be an absolute, clean directory path, for example /tmp/dapr-components-sockets"}
+	}
+	return folder, nil
 }
 
 // addComponentSockets gives a container (a pluggable component or daprd)

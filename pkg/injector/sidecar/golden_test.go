@@ -43,6 +43,18 @@ func goldenConfig() sidecar.Config {
 	}
 }
 
+// goldenComponents are the Component resources of namespace shop.
+func goldenComponents() []sidecar.DeclaredComponent {
+	return []sidecar.DeclaredComponent{
+		{Name: "kv", Container: `{"image":"example.com/kv-component:1.0","volumeMounts":[{"name":"kv-data","mountPath":"/data"}]}`},
+		{Name: "kv-copy", Container: `{"name":"kv-copy","image":"example.com/kv-component:1.0"}`},
+		{Name: "queue", Scopes: []string{"orders"}, Container: `{"name":"queue-component","image":"example.com/queue-component:2.0","args":["--verbose"]}`},
+		{Name: "mailer", Scopes: []string{"billing"}, Container: `{"image":"example.com/mailer:1.0"}`},
+		{Name: "statestore"},
+		{Name: "broken", Scopes: []string{"reports"}, Container: `{"image":"example.com/broken:1.0","imagePullPolcy":"Always"}`},
+	}
+}
+
 func goldenSecrets() *fake.Secrets {
 	sec := func(name string, data map[string][]byte) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}, Data: data}
@@ -82,7 +94,7 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, yaml.UnmarshalStrict(raw, &pod))
 			before := pod.DeepCopy()
 
-			out, injectErr := sidecar.Inject(&pod, goldenConfig())
+			out, injectErr := sidecar.InjectWith(&pod, goldenConfig(), goldenComponents())
 			assert.Equal(t, before, &pod, "Inject must not modify its input")
 			if injectErr != nil {
 				var aerr *sidecar.AnnotationError
@@ -153,6 +165,9 @@ func newHandler(t testing.TB, opts webhook.Options) *webhook.Handler {
 	}
 	if opts.Secrets == nil {
 		opts.Secrets = goldenSecrets()
+	}
+	if opts.Components == nil {
+		opts.Components = fake.NewComponents("shop", goldenComponents()...)
 	}
 	h, err := webhook.New(opts)
 	require.NoError(t, err)

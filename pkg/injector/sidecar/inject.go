@@ -57,8 +57,19 @@ func TokenSecrets(pod *corev1.Pod) map[string]string {
 //
 // Inject is pure: it reads only its arguments. The namespace in NAMESPACE
 // is pod.Namespace (the webhook fills it from the admission request), or a
-// downward-API reference when empty.
+// downward-API reference when empty. A pod asking for
+// dapr.io/inject-pluggable-components gets no declared containers here;
+// see InjectWith.
 func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
+	return InjectWith(pod, cfg, nil)
+}
+
+// InjectWith is Inject for a pod whose namespace holds the Component
+// resources declared (read only when InjectsComponents): with
+// dapr.io/inject-pluggable-components, the containers they declare for the
+// pod's app ID are appended after the sidecar as pluggable components,
+// with an emptyDir for every volume they mount that the pod lacks.
+func InjectWith(pod *corev1.Pod, cfg Config, declared []DeclaredComponent) (*corev1.Pod, error) {
 	if !Enabled(pod) || HasSidecar(pod) {
 		return pod, nil
 	}
@@ -74,8 +85,20 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 	if err := checkConfigName(o.config); err != nil {
 		return nil, err
 	}
-	if o.components, o.componentsFolder, err = pluggableComponents(m, pod, cfg); err != nil {
+	if o.components, err = pluggableComponents(m, pod); err != nil {
 		return nil, err
+	}
+	var injected []corev1.Container
+	if m.Bool(a.KeyInjectPluggableComponents, false) {
+		if injected, err = declaredContainers(pod, o.appID, declared); err != nil {
+			return nil, err
+		}
+	}
+	usesComponents := len(o.components) > 0 || len(injected) > 0
+	if usesComponents {
+		if o.componentsFolder, err = componentSocketsFolder(m, cfg); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkMounts(pod, o.mounts, o.udsPath != "", o.componentsFolder); err != nil {
 		return nil, err
@@ -93,9 +116,10 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 	if o.udsPath != "" && !hasVolume(out, UDSVolumeName) {
 		out.Spec.Volumes = append(out.Spec.Volumes, udsVolume())
 	}
-	if len(o.components) > 0 && !hasVolume(out, ComponentsVolumeName) {
+	if usesComponents && !hasVolume(out, ComponentsVolumeName) {
 		out.Spec.Volumes = append(out.Spec.Volumes, componentsVolume())
 	}
+	out.Spec.Volumes = append(out.Spec.Volumes, mountedEmptyDirs(pod, injected)...)
 	for i := range out.Spec.Containers {
 		c := &out.Spec.Containers[i]
 		if o.components[c.Name] {
@@ -106,7 +130,7 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 		addUDSMount(c, o.udsPath)
 	}
 	daprd := container(o, cfg, pod.Namespace)
-	if len(o.components) > 0 {
+	if usesComponents {
 		addComponentSockets(&daprd, o.componentsFolder)
 	}
 	if m.Bool(a.KeyEnableNativeSidecar, cfg.NativeSidecar) {
@@ -116,6 +140,10 @@ func Inject(pod *corev1.Pod, cfg Config) (*corev1.Pod, error) {
 		out.Spec.InitContainers = append(out.Spec.InitContainers, daprd)
 	} else {
 		out.Spec.Containers = append(out.Spec.Containers, daprd)
+	}
+	for _, c := range injected {
+		addComponentSockets(&c, o.componentsFolder)
+		out.Spec.Containers = append(out.Spec.Containers, c)
 	}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}

@@ -273,9 +273,10 @@ func FuzzInject(f *testing.F) {
 	f.Add(a.KeyUnixDomainSocketPath, "/tmp/dapr-sockets", a.KeyVolumeMountsRW, "v:/var/run/dapr-sockets")
 	f.Add(a.KeyEnableDebug, "true", a.KeyDebugPort, "3500")
 	f.Add(a.KeyPluggableComponents, "app", a.KeyComponentSocketsFolder, "/tmp/../x")
+	f.Add(a.KeyInjectPluggableComponents, "true", a.KeyAppID, "reports")
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
 		pod := testPod(map[string]string{k1: v1, k2: v2})
-		out, err := sidecar.Inject(pod, goldenConfig())
+		out, err := sidecar.InjectWith(pod, goldenConfig(), goldenComponents())
 		if err != nil {
 			var aerr *sidecar.AnnotationError
 			if !assert.ErrorAs(t, err, &aerr) {

@@ -29,6 +29,10 @@ type Options struct {
 	// Secrets reads the token Secrets named by dapr.io/api-token-secret and
 	// dapr.io/app-token-secret; a cache-backed reader in production. Required.
 	Secrets SecretReader
+	// Components lists the Component resources of a pod's namespace for
+	// dapr.io/inject-pluggable-components. Nil: pods asking for it are
+	// denied.
+	Components ComponentLister
 	// WarnOnly admits a pod whose token Secret is missing or lacks key
 	// "token", with an admission Warning, instead of denying it.
 	WarnOnly bool
@@ -47,12 +51,13 @@ type Options struct {
 
 // Handler is the sidecar injector's admission handler.
 type Handler struct {
-	config   func() sidecar.Config
-	secrets  SecretReader
-	warnOnly bool
-	allow    *allowlist
-	metrics  *metrics
-	log      *zap.Logger
+	config     func() sidecar.Config
+	secrets    SecretReader
+	components ComponentLister
+	warnOnly   bool
+	allow      *allowlist
+	metrics    *metrics
+	log        *zap.Logger
 }
 
 var _ admission.Handler = (*Handler)(nil)
@@ -78,7 +83,7 @@ func New(opts Options) (*Handler, error) {
 		logger = zap.NewNop()
 	}
 	return &Handler{
-		config: opts.Config, secrets: opts.Secrets, warnOnly: opts.WarnOnly,
+		config: opts.Config, secrets: opts.Secrets, components: opts.Components, warnOnly: opts.WarnOnly,
 		allow: al, metrics: m, log: logger,
 	}, nil
 }
@@ -123,9 +128,22 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	return h.inject(ctx, log, &pod)
 }
 
-// inject runs sidecar.Inject, checks the token Secrets and builds the patch.
+// inject runs sidecar.InjectWith, checks the token Secrets and builds the
+// patch.
 func (h *Handler) inject(ctx context.Context, log *zap.Logger, pod *corev1.Pod) admission.Response {
-	out, err := sidecar.Inject(pod, h.config())
+	var declared []sidecar.DeclaredComponent
+	if sidecar.InjectsComponents(pod) {
+		if h.components == nil {
+			return h.deny(log, ReasonComponents, a.KeyInjectPluggableComponents+": this injector is not set up to read Component resources")
+		}
+		var err error
+		if declared, err = h.components.ListComponents(ctx, pod.Namespace); err != nil {
+			log.Warn("Cannot list the Component resources of the pod's namespace", zap.Error(err))
+			return h.deny(log, ReasonComponents, fmt.Sprintf("%s: cannot list the Component resources of namespace %s: %v",
+				a.KeyInjectPluggableComponents, pod.Namespace, err))
+		}
+	}
+	out, err := sidecar.InjectWith(pod, h.config(), declared)
 	var aerr *sidecar.AnnotationError
 	switch {
 	case errors.As(err, &aerr):

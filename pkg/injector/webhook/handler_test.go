@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -317,5 +318,65 @@ func TestHandleFillsTheNamespaceFromTheRequest(t *testing.T) {
 	assert.Contains(t, string(raw), `{"name":"NAMESPACE","value":"shop"}`)
 	for _, op := range resp.Patches {
 		assert.NotEqual(t, "/metadata/namespace", op.Path, "the namespace is not written into the pod")
+	}
+}
+
+func TestHandleListsComponentsOnlyForPodsAskingForThem(t *testing.T) {
+	user := sa("kube-system:replicaset-controller")
+	asking := pod(map[string]string{a.KeyInjectPluggableComponents: "true"})
+	kv := sidecar.DeclaredComponent{Name: "kv", Container: `{"image":"kv:1"}`}
+	tests := map[string]struct {
+		components  func() *fake.Components // nil: no lister
+		pod         *corev1.Pod
+		wantAllowed bool
+		wantCalls   int
+		wantMessage string
+	}{
+		"a pod asking gets its namespace's declared containers": {
+			components: func() *fake.Components { return fake.NewComponents("shop", kv) },
+			pod:        asking, wantAllowed: true, wantCalls: 1,
+		},
+		"a pod not asking costs no list": {
+			components: func() *fake.Components { return fake.NewComponents("shop", kv) },
+			pod:        pod(nil), wantAllowed: true, wantCalls: 0,
+		},
+		"a list that fails denies the pod with the reason": {
+			components: func() *fake.Components {
+				c := fake.NewComponents("shop")
+				c.Err = errors.New(`components.dapr.io is forbidden: User "system:serviceaccount:dapr-system:dapr-injector" cannot list`)
+				return c
+			},
+			pod: asking, wantCalls: 1,
+			wantMessage: "dapr.io/inject-pluggable-components: cannot list the Component resources of namespace shop: components.dapr.io is forbidden",
+		},
+		"an injector without a lister denies a pod asking": {
+			pod:         asking,
+			wantMessage: "dapr.io/inject-pluggable-components: this injector is not set up to read Component resources",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var comps *fake.Components
+			opts := webhook.Options{}
+			if tc.components != nil {
+				comps = tc.components()
+				opts.Components = comps
+			}
+			f := newFixture(t, opts)
+			resp := f.h.Handle(t.Context(), request(t, tc.pod, user))
+			if comps != nil {
+				assert.Equal(t, tc.wantCalls, comps.Calls)
+			}
+			if !tc.wantAllowed {
+				require.False(t, resp.Allowed)
+				assert.Contains(t, resp.Result.Message, tc.wantMessage)
+				assert.Equal(t, 1.0, f.failed(webhook.ReasonComponents))
+				return
+			}
+			require.True(t, resp.Allowed)
+			raw, err := json.Marshal(resp.Patches)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantCalls == 1, strings.Contains(string(raw), `"image":"kv:1"`), "the declared container is in the patch only when asked for")
+		})
 	}
 }

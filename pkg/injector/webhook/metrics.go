@@ -20,6 +20,10 @@ const (
 	// ReasonTokenSecret counts Dapr pods denied because a token Secret is
 	// missing or has no "token" key (not counted in warn-only mode).
 	ReasonTokenSecret = "token_secret"
+	// ReasonComponents counts Dapr pods asking for
+	// dapr.io/inject-pluggable-components denied because the namespace's
+	// Component resources could not be listed.
+	ReasonComponents = "components"
 	// ReasonConfig counts Dapr pods denied because the injector's own
 	// config is unusable (for example no trust anchors yet).
 	ReasonConfig = "config"

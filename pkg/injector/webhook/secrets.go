@@ -19,6 +19,13 @@ type SecretReader interface {
 	GetSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
 }
 
+// ComponentLister lists the Dapr Component resources of a namespace. It is
+// called during admission, only for pods with
+// dapr.io/inject-pluggable-components, so it must not block for long.
+type ComponentLister interface {
+	ListComponents(ctx context.Context, namespace string) ([]sidecar.DeclaredComponent, error)
+}
+
 // tokenSecretError is a token Secret problem the pod author must fix.
 type tokenSecretError struct{ msg string }
 

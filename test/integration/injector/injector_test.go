@@ -200,6 +200,8 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 		assert.Contains(t, second.Logs.String(), "Workload identity issued")
 	})
 
+	t.Run("dapr.io/inject-pluggable-components", func(t *testing.T) { testDeclaredComponents(t, c) })
+
 	t.Run("control-plane pods are excluded by the namespace selector", func(t *testing.T) {
 		before := inj.Counter(t, requestsMetric)
 		created, err := c.Client.CoreV1().Pods(controlPlaneNS).Create(cctx(t),

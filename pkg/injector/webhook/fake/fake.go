@@ -1,4 +1,5 @@
-// Package fake provides an in-memory webhook.SecretReader for tests.
+// Package fake provides an in-memory webhook.SecretReader and
+// webhook.ComponentLister for tests.
 //
 // Usage:
 //

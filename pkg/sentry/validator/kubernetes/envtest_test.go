@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/trustplane/trustplane/pkg/sentry/validator"
+	tcluster "github.com/trustplane/trustplane/test/cluster"
 	"github.com/trustplane/trustplane/test/envtest"
 )
 
@@ -34,25 +35,7 @@ var validatorRules = []rbacv1.PolicyRule{
 
 // configurationCRD is a minimal configurations.dapr.io/v1alpha1.
 func configurationCRD() *apiextensionsv1.CustomResourceDefinition {
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "configurations.dapr.io"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "dapr.io",
-			Names: apiextensionsv1.CustomResourceDefinitionNames{
-				Plural: "configurations", Singular: "configuration", Kind: "Configuration", ListKind: "ConfigurationList",
-			},
-			Scope: apiextensionsv1.NamespaceScoped,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-				Name: "v1alpha1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-					Type: "object",
-					Properties: map[string]apiextensionsv1.JSONSchemaProps{
-						"spec": {Type: "object", XPreserveUnknownFields: ptr.To(true)},
-					},
-				}},
-			}},
-		},
-	}
+	return tcluster.DaprCRD("Configuration", map[string]apiextensionsv1.JSONSchemaProps{"spec": tcluster.Preserve})
 }
 
 // cluster is an envtest apiserver with a validator running as an

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/trustplane/trustplane/pkg/injector/sidecar"
 	"github.com/trustplane/trustplane/test/envtest"
 	"github.com/trustplane/trustplane/test/testca"
 )
@@ -185,6 +186,29 @@ func TestChartWorkloads(t *testing.T) {
 		assert.Empty(t, envValue(&injector.Spec.Template.Spec.Containers[0], "NATIVE_SIDECAR_ENABLED"))
 		native := get[appsv1.Deployment](t, template(t, chartNS, "--set", "dapr_sidecar_injector.nativeSidecar=true"), "Deployment", "dapr-sidecar-injector")
 		assert.Equal(t, "true", envValue(&native.Spec.Template.Spec.Containers[0], "NATIVE_SIDECAR_ENABLED"))
+	})
+	t.Run("the sidecar is hardened and virtual-node pods get daprd as command by default; each is a value", func(t *testing.T) {
+		c := &injector.Spec.Template.Spec.Containers[0]
+		for env, want := range map[string]string{
+			"SIDECAR_RUN_AS_NON_ROOT": "true", "SIDECAR_READ_ONLY_ROOT_FILESYSTEM": "true", "SIDECAR_DROP_ALL_CAPABILITIES": "true",
+			"ENABLE_K8S_DOWNWARD_APIS": "false", "IGNORE_ENTRYPOINT_TOLERATIONS": sidecar.VirtualNodeTolerations,
+		} {
+			assert.Equal(t, want, envValue(c, env), env)
+		}
+		relaxed := get[appsv1.Deployment](t, template(t, chartNS,
+			"--set", "dapr_sidecar_injector.sidecarRunAsNonRoot=false", "--set", "dapr_sidecar_injector.sidecarRunAsUser=0",
+			"--set", "dapr_sidecar_injector.enableK8sDownwardAPIs=true", "--set", "dapr_sidecar_injector.ignoreEntrypointTolerations="),
+			"Deployment", "dapr-sidecar-injector")
+		rc := &relaxed.Spec.Template.Spec.Containers[0]
+		assert.Equal(t, "false", envValue(rc, "SIDECAR_RUN_AS_NON_ROOT"))
+		assert.Equal(t, "0", envValue(rc, "SIDECAR_RUN_AS_USER"))
+		assert.Equal(t, "true", envValue(rc, "ENABLE_K8S_DOWNWARD_APIS"))
+		assert.Empty(t, envValue(rc, "IGNORE_ENTRYPOINT_TOLERATIONS"))
+	})
+	t.Run("root as the sidecar user while non-root is required is refused", func(t *testing.T) {
+		out, err := run(t, "", tool(t, "helm"), "template", "x", chartDir(), "--set", "dapr_sidecar_injector.sidecarRunAsUser=0")
+		require.Error(t, err, out)
+		assert.Contains(t, out, "sidecarRunAsUser 0 is root: set sidecarRunAsNonRoot=false too")
 	})
 	for _, d := range []*appsv1.Deployment{sentry, injector} {
 		t.Run(d.Name+" runs as non-root with probes, resources and Prometheus annotations", func(t *testing.T) {

@@ -102,6 +102,9 @@ func TestInstalledProduct(t *testing.T) {
 		}
 		assert.Equal(t, "ghcr.io/dapr/daprd:1.16.0", daprd.Image, "SIDECAR_IMAGE from the chart")
 		assert.Contains(t, daprd.Args, "--enable-mtls", "daprsystem has mtls enabled")
+		assert.Empty(t, daprd.Command, "no virtual-node toleration: the image ENTRYPOINT runs")
+		assert.True(t, *daprd.SecurityContext.RunAsNonRoot, "the chart's hardened defaults reach the sidecar")
+		assert.Equal(t, []corev1.Capability{"ALL"}, daprd.SecurityContext.Capabilities.Drop)
 		assert.Equal(t, sentryID, tokenAudience(orders), "the token volume has Sentry's ID as audience")
 	})
 	require.NotNil(t, daprd)

@@ -126,6 +126,11 @@ func sidecarConfig(o *Options) sidecar.Config {
 		NativeSidecar:    o.NativeSidecar,
 
 		ComponentSocketsFolder: o.ComponentSocketsFolder,
+		AllowRoot:              !o.SidecarRunAsNonRoot,
+		WritableRootFilesystem: !o.SidecarReadOnlyRootFilesystem,
+		KeepCapabilities:       !o.SidecarDropAllCapabilities,
+		HostIPEnv:              o.EnableK8sDownwardAPIs,
+		EntrypointTolerations:  o.entrypointTolerations,
 	}
 	if o.SidecarRunAsUser >= 0 {
 		c.RunAsUser = ptr.To(o.SidecarRunAsUser)

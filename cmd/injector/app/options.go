@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/trustplane/trustplane/pkg/injector/sidecar"
 	"github.com/trustplane/trustplane/pkg/security"
 	"github.com/trustplane/trustplane/pkg/spiffe"
 )
@@ -70,6 +71,17 @@ type Options struct {
 	// ComponentSocketsFolder is the default socket folder of pluggable
 	// components ("" for /tmp/dapr-components-sockets).
 	ComponentSocketsFolder string
+	// SidecarRunAsNonRoot, SidecarReadOnlyRootFilesystem and
+	// SidecarDropAllCapabilities harden daprd's securityContext (all true
+	// by default).
+	SidecarRunAsNonRoot, SidecarReadOnlyRootFilesystem, SidecarDropAllCapabilities bool
+	// EnableK8sDownwardAPIs gives daprd DAPR_HOST_IP (the pod IP).
+	EnableK8sDownwardAPIs bool
+	// IgnoreEntrypointTolerations is a JSON array of tolerations; a pod
+	// with any of them gets daprd as its container command.
+	IgnoreEntrypointTolerations string
+	// entrypointTolerations is IgnoreEntrypointTolerations, parsed by Validate.
+	entrypointTolerations []corev1.Toleration
 
 	// AllowedServiceAccounts are namespace:name globs allowed to create injected pods.
 	AllowedServiceAccounts []string
@@ -100,6 +112,10 @@ func NewOptions() *Options {
 		SidecarRunAsGroup:       -1,
 		SchedulerEnabled:        true,
 		ActorsEnabled:           true,
+
+		SidecarRunAsNonRoot:           true,
+		SidecarReadOnlyRootFilesystem: true,
+		SidecarDropAllCapabilities:    true,
 	}
 }
 
@@ -114,6 +130,11 @@ var envFlags = []struct{ flag, env string }{
 	{"kube-cluster-domain", "KUBE_CLUSTER_DOMAIN"},
 	{"sidecar-run-as-user", "SIDECAR_RUN_AS_USER"},
 	{"sidecar-run-as-group", "SIDECAR_RUN_AS_GROUP"},
+	{"sidecar-run-as-non-root", "SIDECAR_RUN_AS_NON_ROOT"},
+	{"sidecar-read-only-root-filesystem", "SIDECAR_READ_ONLY_ROOT_FILESYSTEM"},
+	{"sidecar-drop-all-capabilities", "SIDECAR_DROP_ALL_CAPABILITIES"},
+	{"enable-k8s-downward-apis", "ENABLE_K8S_DOWNWARD_APIS"},
+	{"ignore-entrypoint-tolerations", "IGNORE_ENTRYPOINT_TOLERATIONS"},
 	{"actors-enabled", "ACTORS_ENABLED"},
 	{"native-sidecar", "NATIVE_SIDECAR_ENABLED"},
 	{"component-sockets-folder", "DAPR_COMPONENT_SOCKETS_FOLDER"},
@@ -148,6 +169,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterDomain, "kube-cluster-domain", o.ClusterDomain, "Cluster DNS domain ($KUBE_CLUSTER_DOMAIN)")
 	fs.Int64Var(&o.SidecarRunAsUser, "sidecar-run-as-user", o.SidecarRunAsUser, "daprd runAsUser ($SIDECAR_RUN_AS_USER; -1 leaves it unset)")
 	fs.Int64Var(&o.SidecarRunAsGroup, "sidecar-run-as-group", o.SidecarRunAsGroup, "daprd runAsGroup ($SIDECAR_RUN_AS_GROUP; -1 leaves it unset)")
+	fs.BoolVar(&o.SidecarRunAsNonRoot, "sidecar-run-as-non-root", o.SidecarRunAsNonRoot, "daprd runAsNonRoot ($SIDECAR_RUN_AS_NON_ROOT)")
+	fs.BoolVar(&o.SidecarReadOnlyRootFilesystem, "sidecar-read-only-root-filesystem", o.SidecarReadOnlyRootFilesystem,
+		"daprd readOnlyRootFilesystem ($SIDECAR_READ_ONLY_ROOT_FILESYSTEM)")
+	fs.BoolVar(&o.SidecarDropAllCapabilities, "sidecar-drop-all-capabilities", o.SidecarDropAllCapabilities,
+		"Drop ALL capabilities of daprd ($SIDECAR_DROP_ALL_CAPABILITIES)")
+	fs.BoolVar(&o.EnableK8sDownwardAPIs, "enable-k8s-downward-apis", o.EnableK8sDownwardAPIs,
+		"Give daprd DAPR_HOST_IP, the pod IP from the downward API ($ENABLE_K8S_DOWNWARD_APIS)")
+	fs.StringVar(&o.IgnoreEntrypointTolerations, "ignore-entrypoint-tolerations", o.IgnoreEntrypointTolerations,
+		"JSON array of tolerations of nodes that ignore image ENTRYPOINTs (virtual kubelets); a pod with any gets daprd as command ($IGNORE_ENTRYPOINT_TOLERATIONS)")
 	fs.BoolVar(&o.SchedulerEnabled, "scheduler-enabled", o.SchedulerEnabled, "Give daprd the scheduler address")
 	fs.BoolVar(&o.ActorsEnabled, "actors-enabled", o.ActorsEnabled, "Give daprd the placement address ($ACTORS_ENABLED)")
 	fs.StringVar(&o.ComponentSocketsFolder, "component-sockets-folder", o.ComponentSocketsFolder, "Default folder where pluggable components (dapr.io/pluggable-components) and daprd share sockets ($DAPR_COMPONENT_SOCKETS_FOLDER; default /tmp/dapr-components-sockets)")
@@ -204,6 +234,14 @@ func (o *Options) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--sidecar-image-pull-policy %q: use Always, Never or IfNotPresent", o.SidecarImagePullPolicy))
 	}
+	if o.SidecarRunAsNonRoot && o.SidecarRunAsUser == 0 {
+		errs = append(errs, errors.New("--sidecar-run-as-user 0 is root, which --sidecar-run-as-non-root forbids: daprd would never start"))
+	}
+	tol, err := sidecar.ParseTolerations(o.IgnoreEntrypointTolerations)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--ignore-entrypoint-tolerations: %w", err))
+	}
+	o.entrypointTolerations = tol
 	if _, err := security.ParseKeyType(o.KeyType); err != nil {
 		errs = append(errs, fmt.Errorf("--key-type: %w", err))
 	}

@@ -61,6 +61,44 @@ func TestOptions(t *testing.T) {
 				assert.True(t, sc.DisablePlacement)
 			},
 		},
+		"the sidecar is hardened unless the environment says otherwise": {
+			env: required,
+			check: func(t *testing.T, o *Options) {
+				sc := sidecarConfig(o)
+				assert.False(t, sc.AllowRoot)
+				assert.False(t, sc.WritableRootFilesystem)
+				assert.False(t, sc.KeepCapabilities)
+				assert.False(t, sc.HostIPEnv)
+				assert.Empty(t, sc.EntrypointTolerations)
+			},
+		},
+		"Dapr's sidecar security and downward-API variables are read": {
+			env: map[string]string{
+				"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "SIDECAR_RUN_AS_NON_ROOT": "false", "SIDECAR_RUN_AS_USER": "0",
+				"SIDECAR_READ_ONLY_ROOT_FILESYSTEM": "false", "SIDECAR_DROP_ALL_CAPABILITIES": "false",
+				"ENABLE_K8S_DOWNWARD_APIS": "true", "IGNORE_ENTRYPOINT_TOLERATIONS": `[{"key":"azure.com/aci","effect":"NoSchedule"}]`,
+			},
+			check: func(t *testing.T, o *Options) {
+				sc := sidecarConfig(o)
+				assert.True(t, sc.AllowRoot)
+				assert.True(t, sc.WritableRootFilesystem)
+				assert.True(t, sc.KeepCapabilities)
+				assert.True(t, sc.HostIPEnv)
+				require.Len(t, sc.EntrypointTolerations, 1)
+				assert.Equal(t, "azure.com/aci", sc.EntrypointTolerations[0].Key)
+				require.NotNil(t, sc.RunAsUser)
+				assert.Zero(t, *sc.RunAsUser)
+			},
+		},
+		"root as the sidecar user while non-root is required is refused": {
+			env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "SIDECAR_RUN_AS_USER": "0"}, wantErr: "--sidecar-run-as-user 0 is root",
+		},
+		"tolerations that are not JSON are refused": {
+			env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "IGNORE_ENTRYPOINT_TOLERATIONS": "azure.com/aci"}, wantErr: "--ignore-entrypoint-tolerations: not a JSON array",
+		},
+		"a boolean variable that is no boolean is refused": {
+			env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "ENABLE_K8S_DOWNWARD_APIS": "sure"}, wantErr: "$ENABLE_K8S_DOWNWARD_APIS",
+		},
 		"a flag beats the environment": {
 			args: []string{"--namespace", "mine"}, env: required,
 			check: func(t *testing.T, o *Options) { assert.Equal(t, "mine", o.Namespace) },

@@ -108,6 +108,23 @@ type Config struct {
 	// starts before the app containers and does not keep a Job's pod
 	// running. dapr.io/enable-native-sidecar overrides it per pod.
 	NativeSidecar bool
+	// AllowRoot leaves daprd's runAsNonRoot false (Dapr's
+	// SIDECAR_RUN_AS_NON_ROOT=false). Default: runAsNonRoot true.
+	AllowRoot bool
+	// WritableRootFilesystem leaves daprd's root filesystem writable
+	// (SIDECAR_READ_ONLY_ROOT_FILESYSTEM=false). Default: read-only.
+	WritableRootFilesystem bool
+	// KeepCapabilities keeps the runtime's default capabilities
+	// (SIDECAR_DROP_ALL_CAPABILITIES=false). Default: drop ALL.
+	KeepCapabilities bool
+	// HostIPEnv gives daprd DAPR_HOST_IP from the downward API
+	// (status.podIP), Dapr's ENABLE_K8S_DOWNWARD_APIS.
+	HostIPEnv bool
+	// EntrypointTolerations are tolerations of nodes (virtual kubelets)
+	// that ignore an image's ENTRYPOINT: a pod with any of them gets daprd
+	// as command instead of as the first argument. Dapr's
+	// IGNORE_ENTRYPOINT_TOLERATIONS.
+	EntrypointTolerations []corev1.Toleration
 }
 
 // complete validates c and fills the defaults.

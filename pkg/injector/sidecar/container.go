@@ -22,6 +22,7 @@ const (
 	envHTTPPort      = "DAPR_HTTP_PORT"
 	envGRPCPort      = "DAPR_GRPC_PORT"
 	envAppProtocol   = "APP_PROTOCOL"
+	envHostIP        = "DAPR_HOST_IP"
 )
 
 // args builds daprd's command line in Dapr's order. The first element is
@@ -86,6 +87,10 @@ func daprdEnv(o *podOptions, cfg Config, namespace string) []corev1.EnvVar {
 		{Name: envCPNamespace, Value: cfg.ControlPlaneNamespace},
 		{Name: envCPTrustDomain, Value: cfg.ControlPlaneTrustDomain},
 	}
+	if cfg.HostIPEnv {
+		env = append(env, corev1.EnvVar{Name: envHostIP, ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}})
+	}
 	env = append(env, o.env...)
 	env = append(env, o.secretEnv...)
 	if keys := envNames(o.env, o.secretEnv); keys != "" {
@@ -119,8 +124,8 @@ func tokenEnv(name, secret string) corev1.EnvVar {
 	}}}
 }
 
-// container builds the daprd container.
-func container(o *podOptions, cfg Config, namespace string) corev1.Container {
+// container builds the daprd container for pod.
+func container(o *podOptions, cfg Config, pod *corev1.Pod) corev1.Container {
 	ports := []corev1.ContainerPort{
 		{Name: "dapr-http", ContainerPort: HTTPPort, Protocol: corev1.ProtocolTCP},
 		{Name: "dapr-grpc", ContainerPort: o.grpcPort, Protocol: corev1.ProtocolTCP},
@@ -137,13 +142,23 @@ func container(o *podOptions, cfg Config, namespace string) corev1.Container {
 		mounts = append(mounts, corev1.VolumeMount{Name: UDSVolumeName, MountPath: UDSMountPath})
 	}
 	mounts = append(mounts, corev1.VolumeMount{Name: TokenVolumeName, MountPath: TokenMountPath, ReadOnly: true})
+	var command []string
+	cmdline := underDebugger(o, args(o, cfg))
+	if ignoresEntrypoint(pod, cfg.EntrypointTolerations) {
+		command, cmdline = cmdline[:1], cmdline[1:]
+	}
+	var caps *corev1.Capabilities
+	if !cfg.KeepCapabilities {
+		caps = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
+	}
 	return corev1.Container{
 		Name:            ContainerName,
 		Image:           o.image,
 		ImagePullPolicy: cfg.ImagePullPolicy,
-		Args:            underDebugger(o, args(o, cfg)),
+		Command:         command,
+		Args:            cmdline,
 		Ports:           ports,
-		Env:             daprdEnv(o, cfg, namespace),
+		Env:             daprdEnv(o, cfg, pod.Namespace),
 		Resources:       o.resources,
 		VolumeMounts:    mounts,
 		ReadinessProbe: probe(o.readiness, corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -155,11 +170,11 @@ func container(o *podOptions, cfg Config, namespace string) corev1.Container {
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr.To(false),
 			Privileged:               ptr.To(false),
-			RunAsNonRoot:             ptr.To(true),
+			RunAsNonRoot:             ptr.To(!cfg.AllowRoot),
 			RunAsUser:                cfg.RunAsUser,
 			RunAsGroup:               cfg.RunAsGroup,
-			ReadOnlyRootFilesystem:   ptr.To(true),
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			ReadOnlyRootFilesystem:   ptr.To(!cfg.WritableRootFilesystem),
+			Capabilities:             caps,
 			SeccompProfile:           &corev1.SeccompProfile{Type: o.seccomp},
 		},
 	}

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,13 +39,8 @@ func InjectsComponents(pod *corev1.Pod) bool {
 // so a misspelt field is not silently dropped.
 func ParseComponentContainer(component, raw string) (corev1.Container, error) {
 	var c corev1.Container
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := decodeJSON(raw, &c); err != nil {
 		return c, fmt.Errorf("not a JSON Container: %w", err)
-	}
-	if dec.More() {
-		return c, fmt.Errorf("not a JSON Container: text after the object")
 	}
 	if c.Name == "" {
 		c.Name = component
@@ -108,4 +104,18 @@ func mountedEmptyDirs(pod *corev1.Pod, containers []corev1.Container) []corev1.V
 		}
 	}
 	return out
+}
+
+// decodeJSON decodes raw, exactly one JSON value, into v; unknown fields
+// and text after the value are refused.
+func decodeJSON(raw string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("text after the JSON value")
+	}
+	return nil
 }

@@ -23,7 +23,7 @@ func TestParseComponentContainer(t *testing.T) {
 		"no image is refused":                       {raw: `{"name":"x"}`, wantErr: `container "x" has no image`},
 		"a name that is not a DNS label is refused": {raw: `{"name":"Bad_Name","image":"kv:1"}`, wantErr: `container name "Bad_Name"`},
 		"text that is not JSON is refused":          {raw: `image: kv:1`, wantErr: "not a JSON Container"},
-		"two objects are refused":                   {raw: `{"image":"kv:1"}{"image":"kv:2"}`, wantErr: "text after the object"},
+		"two objects are refused":                   {raw: `{"image":"kv:1"}{"image":"kv:2"}`, wantErr: "text after the JSON value"},
 		"a JSON array is refused":                   {raw: `[{"image":"kv:1"}]`, wantErr: "not a JSON Container"},
 	}
 	for name, tc := range tests {

@@ -34,12 +34,17 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 const goldenAnchors = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 
 func goldenConfig() sidecar.Config {
+	virtual, err := sidecar.ParseTolerations(sidecar.VirtualNodeTolerations)
+	if err != nil {
+		panic(err)
+	}
 	return sidecar.Config{
 		ControlPlaneNamespace:   "dapr-system",
 		ControlPlaneTrustDomain: "cluster.local",
 		SidecarImage:            "ghcr.io/dapr/daprd:1.16.0",
 		TrustAnchors:            goldenAnchors,
 		MTLSEnabled:             true,
+		EntrypointTolerations:   virtual, // the chart's default
 	}
 }
 

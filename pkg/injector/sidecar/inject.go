@@ -129,7 +129,7 @@ func InjectWith(pod *corev1.Pod, cfg Config, declared []DeclaredComponent) (*cor
 		addAppEnv(c, o)
 		addUDSMount(c, o.udsPath)
 	}
-	daprd := container(o, cfg, pod.Namespace)
+	daprd := container(o, cfg, pod)
 	if usesComponents {
 		addComponentSockets(&daprd, o.componentsFolder)
 	}

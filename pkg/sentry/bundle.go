@@ -2,8 +2,10 @@ package sentry
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -16,11 +18,17 @@ import (
 )
 
 // loadBundle loads the stored bundle, or generates and stores one when the
-// store holds nothing at all. Anything else stored but broken is refused:
-// Sentry never replaces what a user put there.
-func (s *Sentry) loadBundle(cfg config.Config) (*bundle.Bundle, error) {
+// store holds nothing at all (or, with WaitForBundle, waits until its owner
+// stores one). Anything else stored but broken is refused: Sentry never
+// replaces what a user put there.
+func (s *Sentry) loadBundle(ctx context.Context, cfg config.Config) (*bundle.Bundle, error) {
 	log := s.opts.Logger
 	b, err := s.opts.Store.Load()
+	if errors.Is(err, bundle.ErrNotFound) && s.opts.WaitForBundle {
+		if b, err = s.waitForBundle(ctx, err); ctx.Err() != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case err == nil:
 		log.Info("Root and issuer certs found: using credentials from store")
@@ -60,6 +68,36 @@ func (s *Sentry) loadBundle(cfg config.Config) (*bundle.Bundle, error) {
 		return nil, fmt.Errorf("sentry: trust bundle: %w", err)
 	}
 	return b, nil
+}
+
+// bundleWaitInterval is how often a Sentry waiting for its bundle reads
+// the store; bundleWaitLogEvery polls make one "still waiting" log line.
+const (
+	bundleWaitInterval = 5 * time.Second
+	bundleWaitLogEvery = 12
+)
+
+// waitForBundle reads the store every bundleWaitInterval until it holds
+// something (returned as Load returns it, good or not) or ctx is done.
+func (s *Sentry) waitForBundle(ctx context.Context, notFound error) (*bundle.Bundle, error) {
+	log := s.opts.Logger
+	log.Warn("Root and issuer certs not found; waiting for their owner to store them (CA generation is off)", zap.Error(notFound))
+	tick := s.opts.Clock.NewTicker(bundleWaitInterval)
+	defer tick.Stop()
+	for polls := 1; ; polls++ {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sentry: stopped while waiting for the trust bundle: %w", ctx.Err())
+		case <-tick.C():
+		}
+		b, err := s.opts.Store.Load()
+		if !errors.Is(err, bundle.ErrNotFound) {
+			return b, err
+		}
+		if polls%bundleWaitLogEvery == 0 {
+			log.Warn("Still waiting for the trust bundle", zap.Error(err))
+		}
+	}
 }
 
 func (s *Sentry) observeBundle(b *bundle.Bundle) {

@@ -86,6 +86,12 @@ type Options struct {
 	// Anchors publishes every root of the bundle in force to the workloads'
 	// namespaces (Kubernetes mode); nil publishes nothing beyond the store.
 	Anchors AnchorsPublisher
+	// WaitForBundle makes Sentry wait while the store holds no bundle at
+	// all, instead of generating a CA: the bundle has another owner
+	// (cert-manager, external-secrets, trustctl, a person). Sentry is live
+	// and not ready meanwhile, and checks the store every
+	// BundleWaitInterval. Default: generate.
+	WaitForBundle bool
 	// OnBundleRejected is told of every stored bundle Sentry refuses, for
 	// example to emit a Kubernetes Event. Optional.
 	OnBundleRejected func(error)
@@ -150,11 +156,24 @@ func (s *Sentry) ID() spiffeid.ID { return s.sentryID }
 func (s *Sentry) Start(ctx context.Context) error {
 	log := s.opts.Logger
 	cfg := s.opts.Config.Current()
-
-	b, err := s.loadBundle(cfg)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	health, err := s.serveHealth(ctx)
 	if err != nil {
 		return err
 	}
+	defer func() { cancel(); health.wait() }()
+	loaded := &bundleCheck{}
+	s.health.AddReadyCheck("trust-bundle", loaded.check)
+
+	b, err := s.loadBundle(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the bundle
+		}
+		return err
+	}
+	loaded.loaded.Store(true)
 	if b, err = s.ensureJWT(b); err != nil {
 		return err
 	}
@@ -273,10 +292,8 @@ func (s *Sentry) Start(ctx context.Context) error {
 	if s.opts.Anchors != nil {
 		rs = append(rs, runnable{"trust-anchors-distributor", s.opts.Anchors.Start})
 	}
-	if s.opts.HealthzAddress != "" {
-		rs = append(rs, runnable{"healthz-server", func(ctx context.Context) error {
-			return healthz.Serve(ctx, s.opts.HealthzAddress, s.health)
-		}})
+	if health != nil {
+		rs = append(rs, runnable{"healthz-server", health.run})
 	}
 	if s.opts.MetricsAddress != "" {
 		h := promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{Registry: s.opts.Registry})

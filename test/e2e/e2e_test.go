@@ -20,11 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	sentryv1 "github.com/trustplane/trustplane/api/sentry/v1"
 	"github.com/trustplane/trustplane/pkg/security"
-	"github.com/trustplane/trustplane/test/envtest"
 	"github.com/trustplane/trustplane/test/injectorproc"
 	"github.com/trustplane/trustplane/test/sentryproc"
 	"github.com/trustplane/trustplane/test/testca"
@@ -39,8 +37,7 @@ const (
 
 func TestInstalledProduct(t *testing.T) {
 	start := time.Now()
-	env := envtest.Start(t) // no CRDs: the chart installs its own
-	c := &cluster{env: env, client: kubernetes.NewForConfigOrDie(env.Config)}
+	env, c := startCluster(t)
 	before := c.clusterScoped(t)
 
 	// 1. helm install with a brought CA.

@@ -8,10 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
-	"github.com/trustplane/trustplane/test/envtest"
 	"github.com/trustplane/trustplane/test/sentryproc"
 )
 
@@ -19,8 +17,7 @@ import (
 // chart creates the trust bundle Secret empty, Sentry (run as its
 // Deployment runs it) fills it, and a helm upgrade keeps it.
 func TestInstalledProductGeneratesItsCA(t *testing.T) {
-	env := envtest.Start(t)
-	c := &cluster{env: env, client: kubernetes.NewForConfigOrDie(env.Config)}
+	env, c := startCluster(t)
 	helm(t, env.Kubeconfig, "install", release, chartDir(), "-n", cpNS, "--create-namespace")
 	empty, err := c.client.CoreV1().Secrets(cpNS).Get(cctx(t), "dapr-trust-bundle", metav1.GetOptions{})
 	require.NoError(t, err)

@@ -31,6 +31,13 @@ type cluster struct {
 	client kubernetes.Interface
 }
 
+// startCluster starts envtest without CRDs (the chart installs its own).
+func startCluster(t *testing.T) (*envtest.Env, *cluster) {
+	t.Helper()
+	env := envtest.Start(t)
+	return env, &cluster{env: env, client: kubernetes.NewForConfigOrDie(env.Config)}
+}
+
 func cctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)

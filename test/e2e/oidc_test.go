@@ -20,9 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/trustplane/trustplane/test/envtest"
 	"github.com/trustplane/trustplane/test/proc"
 	"github.com/trustplane/trustplane/test/sentryproc"
 )
@@ -32,8 +30,7 @@ import (
 // Deployment mounts it, Sentry (run as the Deployment runs it) serves the
 // discovery document with that certificate.
 func TestInstalledProductServesOIDCFromATLSSecret(t *testing.T) {
-	env := envtest.Start(t)
-	c := &cluster{env: env, client: kubernetes.NewForConfigOrDie(env.Config)}
+	env, c := startCluster(t)
 	c.namespace(t, cpNS)
 	certPEM, keyPEM := selfSigned(t, "sentry.example.com")
 	_, err := c.client.CoreV1().Secrets(cpNS).Create(cctx(t), &corev1.Secret{

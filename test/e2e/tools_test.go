@@ -115,6 +115,19 @@ func get[T any](t testing.TB, r rendered, kind, name string) *T {
 	return &obj
 }
 
+// templateFails renders the chart with each of sets as a --set value and
+// returns helm's output; the render must fail.
+func templateFails(t *testing.T, sets ...string) string {
+	t.Helper()
+	args := []string{"template", "x", chartDir()}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	out, err := run(t, "", tool(t, "helm"), args...)
+	require.Error(t, err, out)
+	return out
+}
+
 // template renders the chart offline into namespace ns.
 func template(t testing.TB, ns string, args ...string) rendered {
 	t.Helper()

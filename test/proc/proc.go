@@ -157,6 +157,18 @@ func (p *Proc) WaitReady(t testing.TB) {
 	t.Fatalf("%s not ready in time; logs:\n%s", p.name, p.Logs.String())
 }
 
+// Readyz returns /readyz's status code and body; 0 and the error when it
+// does not answer.
+func (p *Proc) Readyz() (int, string) {
+	resp, err := http.Get("http://" + p.HealthAddr + "/readyz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
 // Metrics returns the Prometheus exposition.
 func (p *Proc) Metrics(t testing.TB) string {
 	t.Helper()

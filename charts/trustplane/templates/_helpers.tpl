@@ -213,3 +213,25 @@ trustplane.oidcTLSDir is where dapr_sentry.oidc.tls.secretName is mounted.
 {{- define "trustplane.oidcTLSDir" -}}
 /var/run/secrets/dapr.io/oidc-tls
 {{- end }}
+
+{{/*
+trustplane.issuerKeys is the trust bundle Secret's key names as JSON
+({"ca","cert","key"}): global.issuerFilenames (all three or none), else
+Dapr's ca.crt, issuer.crt and issuer.key.
+*/}}
+{{- define "trustplane.issuerKeys" -}}
+{{- $f := .Values.global.issuerFilenames | default dict -}}
+{{- $set := list -}}
+{{- range $k := list "ca" "cert" "key" }}{{ if get $f $k }}{{ $set = append $set $k }}{{ end }}{{ end -}}
+{{- if and (gt (len $set) 0) (lt (len $set) 3) -}}
+{{- fail "global.issuerFilenames: set all three of ca, cert and key, or none" -}}
+{{- end -}}
+{{- if $set -}}
+{{- if or (eq $f.ca $f.cert) (eq $f.ca $f.key) (eq $f.cert $f.key) -}}
+{{- fail "global.issuerFilenames: ca, cert and key must be three different names" -}}
+{{- end -}}
+{{- dict "ca" $f.ca "cert" $f.cert "key" $f.key | toJson -}}
+{{- else -}}
+{{- dict "ca" "ca.crt" "cert" "issuer.crt" "key" "issuer.key" | toJson -}}
+{{- end -}}
+{{- end -}}

@@ -81,11 +81,12 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := sentry.Options{
-		TrustDomain:  td,
-		Namespace:    o.Namespace,
-		GRPCListener: ln,
-		Registry:     reg,
-		Logger:       logger,
+		TrustDomain:   td,
+		Namespace:     o.Namespace,
+		GRPCListener:  ln,
+		WaitForBundle: !o.GenerateCA,
+		Registry:      reg,
+		Logger:        logger,
 	}
 	if o.Mode == ModeKubernetes {
 		kp, err := newKubeParts(ctx, o, td, reg, logger)

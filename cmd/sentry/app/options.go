@@ -33,6 +33,9 @@ type Options struct {
 	// RootFile, IssuerFile and KeyFile name the bundle files in
 	// IssuerCredentials (an absolute path overrides the directory).
 	RootFile, IssuerFile, KeyFile string
+	// GenerateCA generates a root and issuer when the store holds none;
+	// false waits for the bundle's owner to store it. Default true.
+	GenerateCA bool
 	// TrustDomain is the control-plane trust domain.
 	TrustDomain string
 	// Namespace is Sentry's namespace (default: $NAMESPACE, else "default").
@@ -65,6 +68,7 @@ func NewOptions() *Options {
 		RootFile:          "ca.crt",
 		IssuerFile:        "issuer.crt",
 		KeyFile:           "issuer.key",
+		GenerateCA:        true,
 		TrustDomain:       "localhost",
 		Port:              50001,
 		HealthzPort:       8080,
@@ -84,6 +88,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RootFile, "issuer-ca-filename", o.RootFile, "Root certificate (trust anchors) file name")
 	fs.StringVar(&o.IssuerFile, "issuer-certificate-filename", o.IssuerFile, "Issuer certificate (chain) file name")
 	fs.StringVar(&o.KeyFile, "issuer-key-filename", o.KeyFile, "Issuer private key file name")
+	fs.BoolVar(&o.GenerateCA, "generate-ca", o.GenerateCA,
+		"Generate a root and issuer when the trust bundle store holds none; false waits (live, not ready) for their owner, such as cert-manager, to store them")
 	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "Control-plane trust domain")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Sentry's namespace (default $NAMESPACE, else \"default\")")
 	fs.IntVar(&o.Port, "port", o.Port, "gRPC port")

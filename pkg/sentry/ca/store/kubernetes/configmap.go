@@ -60,7 +60,7 @@ func (s *Store) syncConfigMapOnce(ctx context.Context, sec *corev1.Secret, roots
 		return fmt.Errorf("get ConfigMap: %w", err)
 	}
 	s.setCMRV(cm.ResourceVersion)
-	cur := configMapRoots(cm, s.keys[0])
+	cur := configMapRoots(cm, ConfigMapKey)
 	sum := rootsHash(cur)
 	switch {
 	case bytes.Equal(cur, roots):
@@ -86,7 +86,7 @@ func (s *Store) syncConfigMapOnce(ctx context.Context, sec *corev1.Secret, roots
 			return nil
 		}
 		msg := fmt.Sprintf("ConfigMap %s key %s held roots Sentry published from an earlier content of Secret %s (%s); Sentry rewrote it from the Secret",
-			s.cmName, s.keys[0], s.secretName, diff)
+			s.cmName, ConfigMapKey, s.secretName, diff)
 		s.log.Info("Rewrote the trust anchors ConfigMap to follow the Secret", zap.String(logKeyConfigMap, s.cmName), zap.String(tplog.KeyReason, diff.String()))
 		s.event(sec, corev1.EventTypeNormal, ReasonConfigMapUpdated, msg)
 		return nil
@@ -114,7 +114,7 @@ func (s *Store) mismatch(sec *corev1.Secret, cm *corev1.ConfigMap, diff rootsDif
 		"Sentry did not rewrite the ConfigMap: it was not written by Sentry or was changed since, and may be a rotation in progress. "+
 		"Sentry signs with the Secret's issuer and never changes the Secret. "+
 		"To fix, make the ConfigMap's %s equal to the Secret's, or delete that key (or the ConfigMap) to let Sentry publish the Secret's roots",
-		s.cmName, s.keys[0], s.ns, s.secretName, s.keys[0], diff, s.keys[0])
+		s.cmName, ConfigMapKey, s.ns, s.secretName, s.keys[0], diff, ConfigMapKey)
 	s.log.Warn("The trust anchors ConfigMap disagrees with the trust bundle Secret; left unchanged",
 		zap.String(logKeyConfigMap, s.cmName), zap.String(tplog.KeyReason, diff.String()))
 	s.event(sec, corev1.EventTypeWarning, ReasonConfigMapMismatch, msg)
@@ -133,7 +133,7 @@ func (s *Store) updateConfigMap(ctx context.Context, cm *corev1.ConfigMap, roots
 
 // publish puts roots and their hash annotation into cm.
 func (s *Store) publish(cm *corev1.ConfigMap, roots []byte) *corev1.ConfigMap {
-	key := s.keys[0]
+	key := ConfigMapKey
 	if cm.Annotations == nil {
 		cm.Annotations = map[string]string{}
 	}

@@ -30,6 +30,9 @@ const (
 	DefaultRootKey       = "ca.crt"
 	DefaultIssuerKey     = "issuer.crt"
 	DefaultKeyKey        = "issuer.key"
+	// ConfigMapKey is the ConfigMap's key of the published roots, whatever
+	// the Secret's roots key: the injector, daprd and trustctl read it.
+	ConfigMapKey = "ca.crt"
 	// DefaultTimeout bounds the API calls of one Load, Save or watch event.
 	DefaultTimeout = 30 * time.Second
 )
@@ -63,8 +66,9 @@ type Options struct {
 	// SecretName and ConfigMapName name the objects. Default
 	// dapr-trust-bundle for both.
 	SecretName, ConfigMapName string
-	// RootKey, IssuerKey and KeyKey are the Secret's keys (RootKey is also
-	// the ConfigMap's). Defaults ca.crt, issuer.crt and issuer.key.
+	// RootKey, IssuerKey and KeyKey are the Secret's keys. Defaults
+	// ca.crt, issuer.crt and issuer.key. The ConfigMap's is always
+	// ConfigMapKey.
 	RootKey, IssuerKey, KeyKey string
 	// Recorder receives a Warning Event on the Secret for every bundle the
 	// store refuses. It must know core/v1 kinds (client-go's

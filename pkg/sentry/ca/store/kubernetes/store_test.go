@@ -22,6 +22,16 @@ import (
 
 func storeScenarios() map[string]func(*testing.T, *fixture) {
 	return map[string]func(*testing.T, *fixture){
+		"with other Secret keys the roots are still published under the ConfigMap's ca.crt": func(t *testing.T, f *fixture) {
+			b := generate(t)
+			f.createSecret(t, map[string][]byte{"root.pem": b.RootsPEM, "tls.crt": b.IssuerChainPEM, "tls.key": b.IssuerKeyPEM})
+			loaded, err := f.newStore(t, func(o *kubernetes.Options) { o.RootKey, o.IssuerKey, o.KeyKey = "root.pem", "tls.crt", "tls.key" }).Load()
+			require.NoError(t, err)
+			assert.True(t, b.Equal(loaded))
+			cm := f.configMap(t)
+			assert.Equal(t, map[string]string{kubernetes.ConfigMapKey: string(b.RootsPEM)}, cm.Data,
+				"the injector, daprd and trustctl read ca.crt")
+		},
 		"an absent Secret is not found, and a saved bundle loads back with its roots published": func(t *testing.T, f *fixture) {
 			s := f.newStore(t)
 			_, err := s.Load()

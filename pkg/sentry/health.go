@@ -1,0 +1,67 @@
+package sentry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	"github.com/trustplane/trustplane/pkg/healthz"
+)
+
+// healthServer serves /healthz and /readyz from the start of Start, so
+// that a Sentry waiting for its trust bundle is live (and not ready) rather
+// than restarted by its liveness probe.
+type healthServer struct {
+	done chan struct{}
+	err  error
+}
+
+// serveHealth binds HealthzAddress now (a taken port fails Start at once)
+// and serves until ctx is done; nil when health is off.
+func (s *Sentry) serveHealth(ctx context.Context) (*healthServer, error) {
+	if s.opts.HealthzAddress == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", s.opts.HealthzAddress)
+	if err != nil {
+		return nil, fmt.Errorf("sentry: healthz server: %w", err)
+	}
+	h := &healthServer{done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		h.err = healthz.ServeListener(ctx, ln, s.health)
+	}()
+	return h, nil
+}
+
+// run reports the server's failure to runAll, or nil once ctx is done.
+func (h *healthServer) run(ctx context.Context) error {
+	select {
+	case <-h.done:
+		if h.err == nil {
+			return errors.New("stopped")
+		}
+		return h.err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// wait returns once the server has stopped; nil-safe.
+func (h *healthServer) wait() {
+	if h != nil {
+		<-h.done
+	}
+}
+
+// bundleCheck is the readiness check "trust-bundle": it fails until set.
+type bundleCheck struct{ loaded atomic.Bool }
+
+func (c *bundleCheck) check() error {
+	if !c.loaded.Load() {
+		return errors.New("no trust bundle loaded yet")
+	}
+	return nil
+}

@@ -17,7 +17,8 @@ import (
 	store "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 )
 
-// The objects and keys Sentry keeps its trust bundle in.
+// The objects and Dapr's default keys Sentry keeps its trust bundle in (see
+// Keys for the ones in force).
 const (
 	SecretName    = store.DefaultSecretName
 	ConfigMapName = store.DefaultConfigMapName
@@ -34,6 +35,8 @@ const maxConfigMapAttempts = 5
 type TrustBundle struct {
 	// Namespace is where the objects live.
 	Namespace string
+	// Keys are the Secret's key names, as Sentry reads them.
+	Keys Keys
 	// Secret is the trust bundle Secret; nil when absent.
 	Secret *corev1.Secret
 	// ConfigMap is the published roots ConfigMap; nil when absent.
@@ -63,17 +66,17 @@ func (tb *TrustBundle) PublishedRoots() []byte {
 }
 
 func configMapRoots(cm *corev1.ConfigMap) []byte {
-	if v, ok := cm.Data[RootKey]; ok {
+	if v, ok := cm.Data[store.ConfigMapKey]; ok {
 		return []byte(v)
 	}
-	return cm.BinaryData[RootKey]
+	return cm.BinaryData[store.ConfigMapKey]
 }
 
 // ReadBundle reads the Secret and the ConfigMap of namespace. Only API
 // failures are errors; an absent, empty or invalid Secret is reported in
 // TrustBundle.Err, so a renewal can still replace it.
 func (c *Client) ReadBundle(ctx context.Context, namespace string) (*TrustBundle, error) {
-	tb := &TrustBundle{Namespace: namespace}
+	tb := &TrustBundle{Namespace: namespace, Keys: c.sentryKeys(ctx, namespace)}
 	sec, err := c.kube.CoreV1().Secrets(namespace).Get(ctx, SecretName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -83,7 +86,7 @@ func (c *Client) ReadBundle(ctx context.Context, namespace string) (*TrustBundle
 		return nil, fmt.Errorf("get Secret %s in namespace %s: %w", SecretName, namespace, err)
 	default:
 		tb.Secret = sec
-		tb.Bundle, tb.Err = parseSecret(sec)
+		tb.Bundle, tb.Err = parseSecret(sec, tb.Keys)
 	}
 	cm, err := c.kube.CoreV1().ConfigMaps(namespace).Get(ctx, ConfigMapName, metav1.GetOptions{})
 	switch {
@@ -97,8 +100,8 @@ func (c *Client) ReadBundle(ctx context.Context, namespace string) (*TrustBundle
 }
 
 // parseSecret parses the Secret's three keys.
-func parseSecret(sec *corev1.Secret) (*bundle.Bundle, error) {
-	keys := []string{RootKey, IssuerKey, KeyKey}
+func parseSecret(sec *corev1.Secret, k Keys) (*bundle.Bundle, error) {
+	keys := k.list()
 	var missing []string
 	for _, k := range keys {
 		if len(bytes.TrimSpace(sec.Data[k])) == 0 {
@@ -113,7 +116,7 @@ func parseSecret(sec *corev1.Secret) (*bundle.Bundle, error) {
 	default:
 		return nil, fmt.Errorf("incomplete Secret %s in namespace %s: it lacks %s", sec.Name, sec.Namespace, strings.Join(missing, ", "))
 	}
-	b, err := bundle.Parse(sec.Data[RootKey], sec.Data[IssuerKey], sec.Data[KeyKey])
+	b, err := bundle.Parse(sec.Data[k.Root], sec.Data[k.Issuer], sec.Data[k.Key])
 	if err != nil {
 		return nil, fmt.Errorf("parse Secret %s in namespace %s: %w", sec.Name, sec.Namespace, err)
 	}
@@ -124,10 +127,22 @@ func parseSecret(sec *corev1.Secret) (*bundle.Bundle, error) {
 // updated with tb's resourceVersion as a precondition otherwise, keeping its
 // other keys, labels and annotations), then publishes nb's roots to the
 // ConfigMap with the published-roots annotation. A Secret changed since tb
-// was read is an error wrapping ErrConflict, and nothing is written.
+// was read is an error wrapping ErrConflict, one another controller owns
+// (cert-manager, external-secrets) an error wrapping ErrExternallyOwned;
+// nothing is written then.
 func (c *Client) WriteBundle(ctx context.Context, tb *TrustBundle, nb *bundle.Bundle) error {
 	if nb == nil || len(nb.RootsPEM) == 0 || len(nb.IssuerChainPEM) == 0 || len(nb.IssuerKeyPEM) == 0 {
 		return fmt.Errorf("write trust bundle: the bundle has no roots, issuer or key")
+	}
+	if tb.Secret != nil {
+		if owner := externalOwner(tb.Secret); owner != "" {
+			return fmt.Errorf("%w: Secret %s in namespace %s belongs to %s; trustctl would be overwritten, so nothing was written",
+				ErrExternallyOwned, SecretName, tb.Namespace, owner)
+		}
+	}
+	k := tb.Keys
+	if k == (Keys{}) {
+		k = DefaultKeys
 	}
 	secrets := c.kube.CoreV1().Secrets(tb.Namespace)
 	var sec *corev1.Secret
@@ -142,9 +157,9 @@ func (c *Client) WriteBundle(ctx context.Context, tb *TrustBundle, nb *bundle.Bu
 	if sec.Data == nil {
 		sec.Data = map[string][]byte{}
 	}
-	sec.Data[RootKey] = nb.RootsPEM
-	sec.Data[IssuerKey] = nb.IssuerChainPEM
-	sec.Data[KeyKey] = nb.IssuerKeyPEM
+	sec.Data[k.Root] = nb.RootsPEM
+	sec.Data[k.Issuer] = nb.IssuerChainPEM
+	sec.Data[k.Key] = nb.IssuerKeyPEM
 	var err error
 	if tb.Secret == nil {
 		_, err = secrets.Create(ctx, sec, metav1.CreateOptions{})
@@ -203,19 +218,19 @@ func publish(cm *corev1.ConfigMap, roots []byte, sum string) *corev1.ConfigMap {
 		cm.Annotations = map[string]string{}
 	}
 	cm.Annotations[store.AnnotationRootsSHA256] = sum
-	delete(cm.Data, RootKey)
-	delete(cm.BinaryData, RootKey)
+	delete(cm.Data, store.ConfigMapKey)
+	delete(cm.BinaryData, store.ConfigMapKey)
 	if utf8.Valid(roots) {
 		if cm.Data == nil {
 			cm.Data = map[string]string{}
 		}
-		cm.Data[RootKey] = string(roots)
+		cm.Data[store.ConfigMapKey] = string(roots)
 		return cm
 	}
 	if cm.BinaryData == nil {
 		cm.BinaryData = map[string][]byte{}
 	}
-	cm.BinaryData[RootKey] = roots
+	cm.BinaryData[store.ConfigMapKey] = roots
 	return cm
 }
 

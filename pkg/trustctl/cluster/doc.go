@@ -13,7 +13,12 @@
 // # Layout and Sentry's adoption rule
 //
 // The layout is the one pkg/sentry/ca/store/kubernetes reads: the Secret
-// keys ca.crt, issuer.crt and issuer.key, and the ConfigMap key ca.crt. The
+// keys ca.crt, issuer.crt and issuer.key — or the names the dapr-sentry
+// Deployment passes in --issuer-ca-filename, --issuer-certificate-filename
+// and --issuer-key-filename (the chart's global.issuerFilenames) — and the
+// ConfigMap key ca.crt. A Secret another controller owns (a cert-manager
+// Certificate's, an ExternalSecret's) is never written: WriteBundle fails
+// with ErrExternallyOwned, naming the owner. The
 // ConfigMap also carries the annotation trustplane.io/published-roots-sha256
 // holding the SHA-256 (hex) of its ca.crt: WriteBundle sets it to the hash
 // of the roots it writes, so Sentry sees a ConfigMap equal to the Secret's
@@ -33,5 +38,6 @@
 // trustctl needs list on configurations.dapr.io in all namespaces (or get in
 // the install's namespace with --namespace), get on the Secret (not list,
 // which Dapr's CLI needs), get on the ConfigMap, and for a renewal update
-// (create when absent) on both.
+// (create when absent) on both; get on the dapr-sentry Deployment reads the
+// key names (without it, Dapr's are assumed).
 package cluster

@@ -191,6 +191,18 @@ func TestRenew(t *testing.T) {
 		c.assertPublished(t, "restart")
 	})
 
+	t.Run("a Secret cert-manager owns is left to cert-manager, with the command to use", func(t *testing.T) {
+		c.setup(t, "owned", install{ca: testca.NewRoot(t).Issuer(t)})
+		sec := c.secret(t, "owned")
+		sec.Annotations = map[string]string{"cert-manager.io/certificate-name": "dapr-ca"}
+		sec, err := c.kube.CoreV1().Secrets("owned").Update(cctx(t), sec, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		r := c.run(t, "mtls", "rnc", "-n", "owned")
+		assert.Equal(t, app.ExitError, r.code)
+		assert.Contains(t, r.stderr, `belongs to cert-manager Certificate "dapr-ca" (renew it there, for example: cmctl renew -n owned dapr-ca)`)
+		assert.Equal(t, sec.ResourceVersion, c.secret(t, "owned").ResourceVersion, "nothing was written")
+	})
+
 	t.Run("a renewal without a Secret creates the Secret and the ConfigMap", func(t *testing.T) {
 		c.setup(t, "absent", install{})
 		r := c.run(t, "mtls", "rnc", "-n", "absent")

@@ -56,12 +56,23 @@ func (h *healthServer) wait() {
 	}
 }
 
-// bundleCheck is the readiness check "trust-bundle": it fails until set.
-type bundleCheck struct{ loaded atomic.Bool }
+// startupCheck is the readiness check "startup": it fails until Start
+// has loaded the trust bundle and registered every other check.
+type startupCheck struct{ stage atomic.Int32 }
 
-func (c *bundleCheck) check() error {
-	if !c.loaded.Load() {
+// The stages of startupCheck.
+const (
+	stageWaitingForBundle int32 = iota
+	stageStarting
+	stageStarted
+)
+
+func (c *startupCheck) check() error {
+	switch c.stage.Load() {
+	case stageWaitingForBundle:
 		return errors.New("no trust bundle loaded yet")
+	case stageStarting:
+		return errors.New("starting")
 	}
 	return nil
 }

@@ -163,8 +163,8 @@ func (s *Sentry) Start(ctx context.Context) error {
 		return err
 	}
 	defer func() { cancel(); health.wait() }()
-	loaded := &bundleCheck{}
-	s.health.AddReadyCheck("trust-bundle", loaded.check)
+	startup := &startupCheck{}
+	s.health.AddReadyCheck("startup", startup.check)
 
 	b, err := s.loadBundle(ctx, cfg)
 	if err != nil {
@@ -173,7 +173,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 		}
 		return err
 	}
-	loaded.loaded.Store(true)
+	startup.stage.Store(stageStarting)
 	if b, err = s.ensureJWT(b); err != nil {
 		return err
 	}
@@ -304,6 +304,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 			return healthz.Serve(ctx, s.opts.MetricsAddress, mux)
 		}})
 	}
+	startup.stage.Store(stageStarted) // every other check is registered
 	err = runAll(ctx, rs...)
 	if err == nil {
 		log.Info("Sentry shut down gracefully")

@@ -116,7 +116,7 @@ func TestSentryWaitsForItsBundleInsteadOfGeneratingOne(t *testing.T) {
 		"live while waiting")
 	code, body := probe(t, healthAddr, "/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
-	assert.Contains(t, body, "trust-bundle")
+	assert.Contains(t, body, "no trust bundle loaded yet")
 
 	require.Eventually(t, clk.HasWaiters, 10*time.Second, time.Millisecond)
 	clk.Step(bundleWaitInterval)
@@ -145,4 +145,51 @@ func TestSentryStoppedWhileWaitingReturnsNil(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Start did not return")
 	}
+}
+
+// pausingAnchors holds Start in SetRoots, after the bundle is loaded and
+// before the other parts are up, until released.
+type pausingAnchors struct{ entered, release chan struct{} }
+
+func (p pausingAnchors) SetRoots([]byte) {
+	select {
+	case p.entered <- struct{}{}:
+		<-p.release
+	default: // later calls (none here) do not pause
+	}
+}
+
+func (pausingAnchors) Start(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+func TestSentryIsNotReadyBeforeEveryPartIs(t *testing.T) {
+	td := spiffeid.RequireTrustDomainFromString("cluster.local")
+	b, err := bundle.Generate(bundle.GenerateOptions{TrustDomain: td, Namespace: "dapr-system", Now: time.Now()})
+	require.NoError(t, err)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	healthAddr := freeAddr(t)
+	pause := pausingAnchors{entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := New(Options{
+		TrustDomain: td, Namespace: "dapr-system", Store: &memStore{b: b}, Config: config.Static(config.Default()),
+		Anchors: pause, GRPCListener: lis, HealthzAddress: healthAddr,
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	defer func() { cancel(); assert.NoError(t, <-done) }()
+
+	select {
+	case <-pause.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start never published the roots")
+	}
+	code, body := probe(t, healthAddr, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "the bundle is loaded but the server is not up: %s", body)
+	assert.Contains(t, body, "starting")
+	close(pause.release)
+	require.Eventually(t, func() bool { c, _ := probe(t, healthAddr, "/readyz"); return c == http.StatusOK }, 10*time.Second, 10*time.Millisecond)
 }

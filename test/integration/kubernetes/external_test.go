@@ -26,7 +26,7 @@ func TestSentryWaitsForAnExternallyOwnedSecretWithCertManagerKeys(t *testing.T) 
 	require.Eventually(t, func() bool { code, _ := p.Readyz(); return code == http.StatusServiceUnavailable }, 30*time.Second, 50*time.Millisecond,
 		"live but not ready while the Secret is missing")
 	_, body := p.Readyz()
-	assert.Contains(t, body, "trust-bundle")
+	assert.Contains(t, body, "no trust bundle loaded yet")
 	time.Sleep(time.Second)
 	_, err := c.Client.CoreV1().Secrets(sentryNS).Get(cctx(t), bundleName, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "Sentry did not create the Secret: %v", err)

@@ -242,6 +242,17 @@ func TestChartWorkloads(t *testing.T) {
 		assert.Equal(t, "true", envValue(rc, "ENABLE_K8S_DOWNWARD_APIS"))
 		assert.Empty(t, envValue(rc, "IGNORE_ENTRYPOINT_TOLERATIONS"))
 	})
+	t.Run("hostNetwork puts the injector in the node's network with cluster DNS", func(t *testing.T) {
+		assert.False(t, injector.Spec.Template.Spec.HostNetwork, "off by default")
+		h := get[appsv1.Deployment](t, template(t, chartNS, "--set", "dapr_sidecar_injector.hostNetwork=true",
+			"--set", "dapr_sidecar_injector.port=14000", "--set", "dapr_sidecar_injector.healthzPort=18080"), "Deployment", "dapr-sidecar-injector")
+		pod := h.Spec.Template.Spec
+		assert.True(t, pod.HostNetwork)
+		assert.Equal(t, corev1.DNSClusterFirstWithHostNet, pod.DNSPolicy)
+		assert.Equal(t, int32(14000), pod.Containers[0].Ports[0].ContainerPort, "the webhook port is the node port")
+		assert.False(t, get[appsv1.Deployment](t, template(t, chartNS, "--set", "dapr_sidecar_injector.hostNetwork=true"),
+			"Deployment", "dapr-sentry").Spec.Template.Spec.HostNetwork, "Sentry stays in the pod network")
+	})
 	t.Run("root as the sidecar user while non-root is required is refused", func(t *testing.T) {
 		assert.Contains(t, templateFails(t, "dapr_sidecar_injector.sidecarRunAsUser=0"), "sidecarRunAsUser 0 is root: set sidecarRunAsNonRoot=false too")
 	})

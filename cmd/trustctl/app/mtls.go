@@ -61,6 +61,7 @@ func newMTLSCommand(env Env, g *globalOptions) *cobra.Command {
 				Config:             t.install.Config,
 				Bundle:             t.bundle.Bundle,
 				PublishedRoots:     t.bundle.PublishedRoots(),
+				SecretOwner:        t.bundle.Owner(),
 			}, now)
 			if format == formatJSON {
 				err = status.WriteJSON(env.Out, s)

@@ -57,6 +57,16 @@ func (tb *TrustBundle) Require() (*bundle.Bundle, error) {
 	return tb.Bundle, nil
 }
 
+// Owner names the controller that owns the Secret (a cert-manager
+// Certificate, a controller ownerReference) and how to renew there; empty
+// when none does or there is no Secret.
+func (tb *TrustBundle) Owner() string {
+	if tb.Secret == nil {
+		return ""
+	}
+	return externalOwner(tb.Secret)
+}
+
 // PublishedRoots returns the ConfigMap's ca.crt (nil when absent).
 func (tb *TrustBundle) PublishedRoots() []byte {
 	if tb.ConfigMap == nil {
@@ -134,11 +144,9 @@ func (c *Client) WriteBundle(ctx context.Context, tb *TrustBundle, nb *bundle.Bu
 	if nb == nil || len(nb.RootsPEM) == 0 || len(nb.IssuerChainPEM) == 0 || len(nb.IssuerKeyPEM) == 0 {
 		return fmt.Errorf("write trust bundle: the bundle has no roots, issuer or key")
 	}
-	if tb.Secret != nil {
-		if owner := externalOwner(tb.Secret); owner != "" {
-			return fmt.Errorf("%w: Secret %s in namespace %s belongs to %s; trustctl would be overwritten, so nothing was written",
-				ErrExternallyOwned, SecretName, tb.Namespace, owner)
-		}
+	if owner := tb.Owner(); owner != "" {
+		return fmt.Errorf("%w: Secret %s in namespace %s belongs to %s; trustctl would be overwritten, so nothing was written",
+			ErrExternallyOwned, SecretName, tb.Namespace, owner)
 	}
 	k := tb.Keys
 	if k == (Keys{}) {

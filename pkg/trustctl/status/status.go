@@ -70,6 +70,9 @@ type Status struct {
 	// ConfigMapInSync reports whether the ConfigMap publishes exactly the
 	// Secret's roots.
 	ConfigMapInSync bool `json:"configMapInSync"`
+	// SecretOwner names the controller that owns the trust bundle Secret
+	// (a cert-manager Certificate, an ExternalSecret); empty when none does.
+	SecretOwner string `json:"secretOwner,omitempty"`
 }
 
 // Input is what New describes.
@@ -82,6 +85,8 @@ type Input struct {
 	Bundle *bundle.Bundle
 	// PublishedRoots is the ConfigMap's ca.crt.
 	PublishedRoots []byte
+	// SecretOwner is the controller that owns the Secret, if any.
+	SecretOwner string
 }
 
 // DefaultTrustDomain is the trust domain Sentry uses when neither its flag
@@ -98,6 +103,7 @@ func New(in Input, now time.Time) Status {
 		TrustDomainDefault: true,
 		WorkloadCertTTL:    in.Config.WorkloadCertTTL.String(),
 		AllowedClockSkew:   in.Config.AllowedClockSkew.String(),
+		SecretOwner:        in.SecretOwner,
 	}
 	if in.Bundle != nil {
 		s.Certificates = Certificates(in.Bundle, now)

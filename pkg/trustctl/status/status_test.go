@@ -104,6 +104,10 @@ func TestNewAndOutput(t *testing.T) {
 			in:    Input{Namespace: "ns", Config: config.Default()},
 			table: []string{"Mutual TLS is enabled", "not found (defaults apply)", "15m0s"},
 		},
+		"a Secret another controller owns names it": {
+			in:    Input{Namespace: "ns", Config: config.Default(), Bundle: b, SecretOwner: `cert-manager Certificate "dapr-ca"`},
+			table: []string{`Trust bundle owner:  cert-manager Certificate "dapr-ca"`},
+		},
 		"a ConfigMap equal to the Secret's roots is in sync": {
 			in:     Input{Namespace: "ns", Config: config.Default(), Bundle: b, PublishedRoots: append([]byte("\n"), ca.Root.CertPEM()...)},
 			table:  []string{"in sync with the Secret"},
@@ -124,6 +128,10 @@ func TestNewAndOutput(t *testing.T) {
 			var back Status
 			require.NoError(t, json.Unmarshal(buf.Bytes(), &back))
 			assert.Equal(t, s.MTLSEnabled, back.MTLSEnabled)
+			assert.Equal(t, tc.in.SecretOwner, back.SecretOwner)
+			if tc.in.SecretOwner == "" {
+				assert.NotContains(t, buf.String(), "secretOwner")
+			}
 			assert.Len(t, back.Certificates, len(s.Certificates))
 			assert.False(t, strings.Contains(buf.String(), "PRIVATE"), "no key material in the output")
 		})

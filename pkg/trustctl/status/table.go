@@ -34,14 +34,18 @@ func WriteTable(w io.Writer, s Status) error {
 	if !s.ConfigMapInSync {
 		anchors = "DIFFERENT from the Secret's roots (a rotation in progress, or stale)"
 	}
-	for _, kv := range [][2]string{
+	rows := [][2]string{
 		{"Namespace", s.Namespace},
 		{"Configuration", cfg},
 		{"Trust domain", td},
 		{"Workload cert TTL", s.WorkloadCertTTL},
 		{"Allowed clock skew", s.AllowedClockSkew},
 		{"Published anchors", anchors},
-	} {
+	}
+	if s.SecretOwner != "" {
+		rows = append(rows, [2]string{"Trust bundle owner", s.SecretOwner})
+	}
+	for _, kv := range rows {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
 	fmt.Fprintln(tw)

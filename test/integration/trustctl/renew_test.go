@@ -201,6 +201,9 @@ func TestRenew(t *testing.T) {
 		assert.Equal(t, app.ExitError, r.code)
 		assert.Contains(t, r.stderr, `belongs to cert-manager Certificate "dapr-ca" (renew it there, for example: cmctl renew -n owned dapr-ca)`)
 		assert.Equal(t, sec.ResourceVersion, c.secret(t, "owned").ResourceVersion, "nothing was written")
+		st := c.run(t, "mtls", "-n", "owned")
+		require.Equal(t, app.ExitOK, st.code)
+		assert.Contains(t, st.stdout, `Trust bundle owner:  cert-manager Certificate "dapr-ca"`, "status says who owns it")
 	})
 
 	t.Run("a renewal without a Secret creates the Secret and the ConfigMap", func(t *testing.T) {

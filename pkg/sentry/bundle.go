@@ -24,7 +24,7 @@ import (
 func (s *Sentry) loadBundle(ctx context.Context, cfg config.Config) (*bundle.Bundle, error) {
 	log := s.opts.Logger
 	b, err := s.opts.Store.Load()
-	if errors.Is(err, bundle.ErrNotFound) && s.opts.WaitForBundle {
+	if s.opts.WaitForBundle && (errors.Is(err, bundle.ErrNotFound) || errors.Is(err, bundle.ErrIncomplete)) {
 		if b, err = s.waitForBundle(ctx, err); ctx.Err() != nil {
 			return nil, err
 		}
@@ -77,8 +77,10 @@ const (
 	bundleWaitLogEvery = 12
 )
 
-// waitForBundle reads the store every bundleWaitInterval until it holds
-// something (returned as Load returns it, good or not) or ctx is done.
+// waitForBundle reads the store every bundleWaitInterval until it holds a
+// whole bundle, or something that is not one (returned as Load returns it,
+// good or not), or ctx is done. A partial bundle is waited on too: an owner
+// may be writing its files one by one.
 func (s *Sentry) waitForBundle(ctx context.Context, notFound error) (*bundle.Bundle, error) {
 	log := s.opts.Logger
 	log.Warn("Root and issuer certs not found; waiting for their owner to store them (CA generation is off)", zap.Error(notFound))
@@ -91,7 +93,7 @@ func (s *Sentry) waitForBundle(ctx context.Context, notFound error) (*bundle.Bun
 		case <-tick.C():
 		}
 		b, err := s.opts.Store.Load()
-		if !errors.Is(err, bundle.ErrNotFound) {
+		if !errors.Is(err, bundle.ErrNotFound) && !errors.Is(err, bundle.ErrIncomplete) {
 			return b, err
 		}
 		if polls%bundleWaitLogEvery == 0 {

@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,17 +19,22 @@ import (
 	"github.com/trustplane/trustplane/pkg/sentry/config"
 )
 
-// memStore is a store whose bundle the test sets; it counts Saves.
+// memStore is a store whose bundle (or error) the test sets; it counts
+// Saves.
 type memStore struct {
 	mu    sync.Mutex
 	b     *bundle.Bundle
+	err   error
 	saves int
 }
 
 func (m *memStore) Load() (*bundle.Bundle, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.b == nil {
+	switch {
+	case m.err != nil:
+		return nil, m.err
+	case m.b == nil:
 		return nil, bundle.ErrNotFound
 	}
 	return m.b, nil
@@ -47,10 +53,10 @@ func (m *memStore) Watch(ctx context.Context, _ func(*bundle.Bundle), _ func(err
 	return nil
 }
 
-func (m *memStore) set(b *bundle.Bundle) {
+func (m *memStore) set(b *bundle.Bundle, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.b = b
+	m.b, m.err = b, err
 }
 
 func (m *memStore) saved() int {
@@ -123,9 +129,15 @@ func TestSentryWaitsForItsBundleInsteadOfGeneratingOne(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	assert.Zero(t, store.saved(), "nothing generated while the store is empty")
 
+	store.set(nil, fmt.Errorf("%w: issuer.key is missing", bundle.ErrIncomplete))
+	clk.Step(bundleWaitInterval)
+	time.Sleep(50 * time.Millisecond)
+	code, _ = probe(t, healthAddr, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "a bundle its owner is still writing is waited on")
+
 	b, err := bundle.Generate(bundle.GenerateOptions{TrustDomain: spiffeid.RequireTrustDomainFromString("cluster.local"), Namespace: "dapr-system", Now: clk.Now()})
 	require.NoError(t, err)
-	store.set(b)
+	store.set(b, nil)
 	require.Eventually(t, func() bool {
 		clk.Step(bundleWaitInterval)
 		c, _ := probe(t, healthAddr, "/readyz")
@@ -149,14 +161,16 @@ func TestSentryStoppedWhileWaitingReturnsNil(t *testing.T) {
 
 // pausingAnchors holds Start in SetRoots, after the bundle is loaded and
 // before the other parts are up, until released.
-type pausingAnchors struct{ entered, release chan struct{} }
+type pausingAnchors struct {
+	once             *sync.Once
+	entered, release chan struct{}
+}
 
 func (p pausingAnchors) SetRoots([]byte) {
-	select {
-	case p.entered <- struct{}{}:
+	p.once.Do(func() { // later calls do not pause
+		close(p.entered)
 		<-p.release
-	default: // later calls (none here) do not pause
-	}
+	})
 }
 
 func (pausingAnchors) Start(ctx context.Context) error {
@@ -171,7 +185,7 @@ func TestSentryIsNotReadyBeforeEveryPartIs(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	healthAddr := freeAddr(t)
-	pause := pausingAnchors{entered: make(chan struct{}), release: make(chan struct{})}
+	pause := pausingAnchors{once: &sync.Once{}, entered: make(chan struct{}), release: make(chan struct{})}
 	s, err := New(Options{
 		TrustDomain: td, Namespace: "dapr-system", Store: &memStore{b: b}, Config: config.Static(config.Default()),
 		Anchors: pause, GRPCListener: lis, HealthzAddress: healthAddr,

@@ -18,6 +18,9 @@ var (
 	// ErrNotFound means a store holds no bundle at all, so one may be
 	// generated.
 	ErrNotFound = errors.New("trust bundle not found")
+	// ErrIncomplete means a store holds part of a bundle: some files or
+	// keys are there, others are missing or empty.
+	ErrIncomplete = errors.New("trust bundle incomplete")
 	// ErrExists means a store already holds (part of) a bundle, which is
 	// never overwritten.
 	ErrExists = errors.New("trust bundle already exists")

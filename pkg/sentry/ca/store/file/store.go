@@ -37,7 +37,7 @@ var (
 	// ErrExists means Save found a file in its way. It is bundle.ErrExists.
 	ErrExists = bundle.ErrExists
 	// ErrIncomplete is what every *PartialError matches with errors.Is.
-	ErrIncomplete = errors.New("trust bundle incomplete")
+	ErrIncomplete = bundle.ErrIncomplete
 )
 
 // Options configures New.

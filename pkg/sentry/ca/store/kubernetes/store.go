@@ -46,7 +46,7 @@ var (
 	// It is bundle.ErrExists.
 	ErrExists = bundle.ErrExists
 	// ErrIncomplete is what every *PartialError matches with errors.Is.
-	ErrIncomplete = errors.New("trust bundle incomplete")
+	ErrIncomplete = bundle.ErrIncomplete
 	// ErrInvalid is what every *InvalidError matches with errors.Is.
 	ErrInvalid = errors.New("trust bundle invalid")
 )

@@ -25,7 +25,8 @@ func TestInstalledProductWithACertManagerOwnedTrustBundle(t *testing.T) {
 	env, c := startCluster(t)
 	values := []string{"--set", "dapr_sentry.tls.external=true", "--set", "global.issuerFilenames.ca=ca.crt",
 		"--set", "global.issuerFilenames.cert=tls.crt", "--set", "global.issuerFilenames.key=tls.key"}
-	helm(t, env.Kubeconfig, append([]string{"install", release, chartDir(), "-n", cpNS, "--create-namespace"}, values...)...)
+	out := helm(t, env.Kubeconfig, append([]string{"install", release, chartDir(), "-n", cpNS, "--create-namespace"}, values...)...)
+	assert.Contains(t, out, "CA: owned outside this chart. Sentry waits (not ready) until the Secret\ndapr-trust-bundle holds ca.crt, tls.crt and tls.key", "the install notes say what to do")
 	secrets := c.client.CoreV1().Secrets(cpNS)
 	_, err := secrets.Get(cctx(t), "dapr-trust-bundle", metav1.GetOptions{})
 	require.True(t, apierrors.IsNotFound(err), "helm rendered no Secret: %v", err)

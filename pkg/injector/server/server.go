@@ -225,6 +225,7 @@ func Run(ctx context.Context, o Options) error {
 		AllowedGroups:          o.AllowedGroups,
 		Registerer:             o.Registry,
 		Logger:                 logger.Named("webhook"),
+		Clock:                  o.Clock,
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	kjson "sigs.k8s.io/json"
 
@@ -47,6 +48,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger receives one line per decision. Nil: no logs.
 	Logger *zap.Logger
+	// Clock times admissions for MetricDuration. Default: the real clock.
+	Clock clock.PassiveClock
 }
 
 // Handler is the sidecar injector's admission handler.
@@ -58,6 +61,7 @@ type Handler struct {
 	allow      *allowlist
 	metrics    *metrics
 	log        *zap.Logger
+	clock      clock.PassiveClock
 }
 
 var _ admission.Handler = (*Handler)(nil)
@@ -82,8 +86,11 @@ func New(opts Options) (*Handler, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
 	return &Handler{
-		config: opts.Config, secrets: opts.Secrets, components: opts.Components, warnOnly: opts.WarnOnly,
+		config: opts.Config, secrets: opts.Secrets, components: opts.Components, warnOnly: opts.WarnOnly, clock: opts.Clock,
 		allow: al, metrics: m, log: logger,
 	}, nil
 }
@@ -125,7 +132,14 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		resp.Warnings = []string{"dapr sidecar not injected: " + why}
 		return resp
 	}
-	return h.inject(ctx, log, &pod)
+	start := h.clock.Now()
+	resp := h.inject(ctx, log, &pod)
+	result := ResultInjected
+	if !resp.Allowed {
+		result = ResultDenied
+	}
+	h.metrics.duration.WithLabelValues(result).Observe(h.clock.Since(start).Seconds())
+	return resp
 }
 
 // inject runs sidecar.InjectWith, checks the token Secrets and builds the

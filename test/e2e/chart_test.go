@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trustplane/trustplane/pkg/injector/sidecar"
+	"github.com/trustplane/trustplane/pkg/injector/webhook"
 	"github.com/trustplane/trustplane/test/envtest"
 )
 
@@ -183,9 +184,13 @@ func TestChartWorkloads(t *testing.T) {
 		require.True(t, ok)
 		b, err := yaml.Marshal(rule.Object)
 		require.NoError(t, err)
-		for _, m := range []string{"dapr_sentry_rootcert_expiry_timestamp", "dapr_sentry_issuercert_expiry_timestamp", "dapr_sentry_cert_expiry_warnings_total", "dapr_sentry_cert_sign_failure_total"} {
+		for _, m := range []string{"dapr_sentry_rootcert_expiry_timestamp", "dapr_sentry_issuercert_expiry_timestamp", "dapr_sentry_cert_expiry_warnings_total", "dapr_sentry_cert_sign_failure_total",
+			webhook.MetricDuration + "_bucket", `dapr_injector_sidecar_injection_failed_total{reason="unauthorized"}`, "> 5"} {
 			assert.Contains(t, string(b), m)
 		}
+		noInjector, err := yaml.Marshal(template(t, chartNS, "--set", "prometheusRule.enabled=true", "--set", "dapr_sidecar_injector.enabled=false")[key("PrometheusRule", "dapr-sentry")].Object)
+		require.NoError(t, err)
+		assert.NotContains(t, string(noInjector), "dapr_injector_", "no injector alerts without the injector")
 		assert.NotContains(t, r, key("PrometheusRule", "dapr-sentry"), "off by default")
 	})
 }

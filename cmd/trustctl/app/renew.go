@@ -13,7 +13,6 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/spiffe"
-	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
 	"github.com/trustplane/trustplane/pkg/trustctl/renew"
 	"github.com/trustplane/trustplane/pkg/trustctl/restart"
 	"github.com/trustplane/trustplane/pkg/trustctl/status"
@@ -32,6 +31,8 @@ type renewOptions struct {
 	trustDomain string
 	// restart restarts the control plane after the rotation. Default false.
 	restart bool
+	// restartApps then restarts every workload running daprd. Default false.
+	restartApps bool
 	// format is table or json.
 	format string
 	// timeout is how many seconds --restart waits for the rollouts; 0
@@ -55,6 +56,8 @@ func (o *renewOptions) addFlags(fs *pflag.FlagSet) {
 		"Control-plane trust domain of generated certificates, used when daprsystem sets no spec.mtls.controlPlaneTrustDomain (an explicit value wins)")
 	fs.BoolVar(&o.restart, "restart", false,
 		"Restart the control plane (dapr-sentry, dapr-sidecar-injector, dapr-operator, dapr-placement-server, dapr-scheduler-server) afterwards")
+	fs.BoolVar(&o.restartApps, "restart-apps", false,
+		"With --restart: then restart every Deployment, StatefulSet and DaemonSet whose pods run daprd (pod template annotated dapr.io/enabled), for a new root")
 	outputFlag(fs, &o.format)
 	fs.UintVar(&o.timeout, "timeout", 300,
 		"With --restart: seconds to wait for every restarted workload to roll out (as kubectl rollout status judges it); 0 does not wait")
@@ -76,6 +79,9 @@ func (o *renewOptions) validate() error {
 	}
 	if o.validDays == 0 {
 		return usageErr(errors.New("--valid-until must be at least 1 day"))
+	}
+	if o.restartApps && !o.restart {
+		return usageErr(errors.New("--restart-apps needs --restart: applications must reconnect to a control plane that already uses the new certificates"))
 	}
 	return nil
 }
@@ -163,7 +169,18 @@ func runRenew(ctx context.Context, env Env, g *globalOptions, o *renewOptions, t
 		fmt.Fprintln(progress, restartAdvice(o, t.bundle.Bundle, nb))
 		return nil
 	}
-	return restartControlPlane(ctx, progress, t.client, ns, now, time.Duration(o.timeout)*time.Second)
+	wait := time.Duration(o.timeout) * time.Second
+	if err := restartGroup(ctx, progress, t.client.Kube(), ns, restart.ControlPlane, now, wait, controlPlaneGroup); err != nil {
+		return err
+	}
+	if !o.restartApps {
+		return nil
+	}
+	apps, err := restart.DaprApps(ctx, t.client.Kube())
+	if err != nil {
+		return fmt.Errorf("the certificates were rotated and the control plane restarted, but the Dapr applications could not be listed: %w", err)
+	}
+	return restartGroup(ctx, progress, t.client.Kube(), ns, apps, now, wait, appsGroup)
 }
 
 // build makes the new bundle from the chosen source.
@@ -234,48 +251,7 @@ func restartAdvice(o *renewOptions, old, nb *bundle.Bundle) string {
 	}
 	if o.byo() {
 		return "If the new issuer does not chain to the roots workloads already trust, restart the control plane " +
-			"(--restart) and then every Dapr application."
+			"and then every Dapr application (--restart --restart-apps)."
 	}
-	return "The root is new: restart the control plane (--restart) and then every Dapr application so that they trust it."
-}
-
-// restartControlPlane restarts the control plane, reports every error and,
-// when wait is positive, waits that long for the rollouts.
-func restartControlPlane(ctx context.Context, w io.Writer, c *cluster.Client, ns string, now time.Time, wait time.Duration) error {
-	var errs []error
-	results := restart.Restart(ctx, c.Kube(), ns, restart.ControlPlane, now)
-	for _, r := range results {
-		switch {
-		case r.Skipped:
-			fmt.Fprintf(w, "Skipping %s: not found in namespace %s\n", r.Target, ns)
-		case r.Err != nil:
-			fmt.Fprintf(w, "Restarting %s failed: %v\n", r.Target, r.Err)
-			errs = append(errs, r.Err)
-		default:
-			fmt.Fprintf(w, "Restarting %s..\n", r.Target)
-		}
-	}
-	if wait > 0 {
-		wctx, cancel := context.WithTimeout(ctx, wait)
-		defer cancel()
-		err := restart.Wait(wctx, c.Kube(), ns, results, restart.WaitOptions{OnChange: func(t restart.Target, r restart.Rollout) {
-			if r.Done {
-				fmt.Fprintf(w, "%s restarted: %s\n", t, r.Message)
-				return
-			}
-			fmt.Fprintf(w, "Waiting for %s: %s\n", t, r.Message)
-		}})
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("the certificates were rotated, but restarting the control plane failed: %w", errors.Join(errs...))
-	}
-	if wait > 0 {
-		fmt.Fprintln(w, "All control plane services have restarted successfully!")
-		return nil
-	}
-	fmt.Fprintln(w, "All control plane services were asked to restart; follow them with kubectl rollout status.")
-	return nil
+	return "The root is new: restart the control plane and then every Dapr application so that they trust it (--restart --restart-apps)."
 }

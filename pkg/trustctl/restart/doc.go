@@ -15,6 +15,11 @@
 //	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 //	err := restart.Wait(ctx, kube, "dapr-system", results, restart.WaitOptions{})
 //
+// DaprApps finds the workloads that run daprd in every namespace (pod
+// template annotated dapr.io/enabled), for restarting applications after
+// a new root; targets naming their own namespace are restarted there.
+//
 // It needs get and patch on the deployments and statefulsets (apps group)
-// of the namespace.
+// of the namespace, and for DaprApps list and patch on deployments,
+// statefulsets and daemonsets in all namespaces.
 package restart

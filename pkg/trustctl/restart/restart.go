@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,33 +24,44 @@ type Kind string
 const (
 	Deployment  Kind = "Deployment"
 	StatefulSet Kind = "StatefulSet"
+	DaemonSet   Kind = "DaemonSet"
 )
 
 // Target names a workload.
 type Target struct {
 	Kind Kind
 	Name string
+	// Namespace is the workload's; empty means the namespace Restart and
+	// Wait are given.
+	Namespace string
 }
 
-// String returns "deployment/<name>" or "statefulset/<name>", as kubectl
-// names them.
+// String returns "deployment/<name>" (or statefulset/, daemonset/), as
+// kubectl names them, followed by " -n <namespace>" when the target has
+// its own namespace.
 func (t Target) String() string {
-	switch t.Kind {
-	case Deployment:
-		return "deployment/" + t.Name
-	case StatefulSet:
-		return "statefulset/" + t.Name
+	s := strings.ToLower(string(t.Kind)) + "/" + t.Name
+	if t.Namespace != "" {
+		s += " -n " + t.Namespace
 	}
-	return string(t.Kind) + "/" + t.Name
+	return s
+}
+
+// in is the target's namespace, or namespace when it has none.
+func (t Target) in(namespace string) string {
+	if t.Namespace != "" {
+		return t.Namespace
+	}
+	return namespace
 }
 
 // ControlPlane is Dapr's control plane, as its Helm chart names it.
 var ControlPlane = []Target{
-	{Deployment, "dapr-sentry"},
-	{Deployment, "dapr-sidecar-injector"},
-	{Deployment, "dapr-operator"},
-	{StatefulSet, "dapr-placement-server"},
-	{StatefulSet, "dapr-scheduler-server"},
+	{Kind: Deployment, Name: "dapr-sentry"},
+	{Kind: Deployment, Name: "dapr-sidecar-injector"},
+	{Kind: Deployment, Name: "dapr-operator"},
+	{Kind: StatefulSet, Name: "dapr-placement-server"},
+	{Kind: StatefulSet, Name: "dapr-scheduler-server"},
 }
 
 // Result is what happened to one target.
@@ -77,18 +89,25 @@ func Restart(ctx context.Context, kube kubernetes.Interface, namespace string, t
 	out := make([]Result, 0, len(targets))
 	for _, t := range targets {
 		r := Result{Target: t}
+		ns := t.in(namespace)
+		apps := kube.AppsV1()
 		switch {
 		case err != nil:
 			r.Err = fmt.Errorf("build patch: %w", err)
 		case t.Kind == Deployment:
 			var d *appsv1.Deployment
-			if d, r.Err = kube.AppsV1().Deployments(namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); r.Err == nil {
+			if d, r.Err = apps.Deployments(ns).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); r.Err == nil {
 				r.Generation = d.Generation
 			}
 		case t.Kind == StatefulSet:
 			var s *appsv1.StatefulSet
-			if s, r.Err = kube.AppsV1().StatefulSets(namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); r.Err == nil {
+			if s, r.Err = apps.StatefulSets(ns).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); r.Err == nil {
 				r.Generation = s.Generation
+			}
+		case t.Kind == DaemonSet:
+			var d *appsv1.DaemonSet
+			if d, r.Err = apps.DaemonSets(ns).Patch(ctx, t.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); r.Err == nil {
+				r.Generation = d.Generation
 			}
 		default:
 			r.Err = fmt.Errorf("unknown kind %q", t.Kind)
@@ -97,7 +116,7 @@ func Restart(ctx context.Context, kube kubernetes.Interface, namespace string, t
 			r.Skipped, r.Err = true, nil
 		}
 		if r.Err != nil {
-			r.Err = fmt.Errorf("restart %s in namespace %s: %w", t, namespace, r.Err)
+			r.Err = fmt.Errorf("restart %s in namespace %s: %w", t, ns, r.Err)
 		}
 		out = append(out, r)
 	}

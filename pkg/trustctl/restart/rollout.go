@@ -81,3 +81,22 @@ func StatefulSetRollout(s *appsv1.StatefulSet, generation int64) (Rollout, error
 	}
 	return Rollout{Done: true, Message: fmt.Sprintf("rolling update complete: %d pods at revision %s", st.CurrentReplicas, st.CurrentRevision)}, nil
 }
+
+// DaemonSetRollout reports the rollout of d towards generation, judged as
+// `kubectl rollout status` judges it.
+func DaemonSetRollout(d *appsv1.DaemonSet, generation int64) (Rollout, error) {
+	if d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+		return Rollout{}, fmt.Errorf("%w: daemonset %q uses the OnDelete update strategy; delete its pods to restart them", ErrNotWaitable, d.Name)
+	}
+	if d.Status.ObservedGeneration < generation {
+		return Rollout{Message: "waiting for the daemonset spec update to be observed"}, nil
+	}
+	st := d.Status
+	switch {
+	case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
+		return Rollout{Message: fmt.Sprintf("%d out of %d new pods have been updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)}, nil
+	case st.NumberAvailable < st.DesiredNumberScheduled:
+		return Rollout{Message: fmt.Sprintf("%d of %d updated pods are available", st.NumberAvailable, st.DesiredNumberScheduled)}, nil
+	}
+	return Rollout{Done: true, Message: "successfully rolled out"}, nil
+}

@@ -62,13 +62,13 @@ func Wait(ctx context.Context, kube kubernetes.Interface, namespace string, resu
 			if !ok {
 				continue
 			}
-			ro, err := rollout(ctx, kube, namespace, t, w.generation)
+			ro, err := rollout(ctx, kube, t.in(namespace), t, w.generation)
 			if err != nil {
 				if ctx.Err() != nil {
 					break
 				}
 				if errors.Is(err, ErrRolloutFailed) || errors.Is(err, ErrNotWaitable) || !retriable(err) {
-					return fmt.Errorf("wait for %s in namespace %s: %w", t, namespace, err)
+					return fmt.Errorf("wait for %s in namespace %s: %w", t, t.in(namespace), err)
 				}
 				ro = Rollout{Message: "cannot read it; retrying: " + err.Error()}
 			}
@@ -114,6 +114,12 @@ func rollout(ctx context.Context, kube kubernetes.Interface, namespace string, t
 			return Rollout{}, err
 		}
 		return StatefulSetRollout(s, generation)
+	case DaemonSet:
+		d, err := kube.AppsV1().DaemonSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return Rollout{}, err
+		}
+		return DaemonSetRollout(d, generation)
 	}
 	return Rollout{}, fmt.Errorf("%w: unknown kind %q", ErrNotWaitable, t.Kind)
 }

@@ -81,10 +81,10 @@ func TestWaitFollowsEveryRolloutUntilDone(t *testing.T) {
 	s.Namespace = "ns"
 	kube := fake.NewClientset(d, s)
 	results := []Result{
-		{Target: Target{Deployment, "dapr-sentry"}, Generation: 4},
-		{Target: Target{Deployment, "dapr-operator"}, Skipped: true},
-		{Target: Target{Deployment, "dapr-sidecar-injector"}, Err: errors.New("denied")},
-		{Target: Target{StatefulSet, "dapr-placement-server"}, Generation: 2},
+		{Target: Target{Kind: Deployment, Name: "dapr-sentry"}, Generation: 4},
+		{Target: Target{Kind: Deployment, Name: "dapr-operator"}, Skipped: true},
+		{Target: Target{Kind: Deployment, Name: "dapr-sidecar-injector"}, Err: errors.New("denied")},
+		{Target: Target{Kind: StatefulSet, Name: "dapr-placement-server"}, Generation: 2},
 	}
 	w := startWait(t, t.Context(), kube, results)
 	assert.Equal(t, "deployment/dapr-sentry: 1 out of 2 new replicas have been updated", w.next(t))
@@ -108,7 +108,7 @@ func TestWaitNamesWhatIsStillAwaitedWhenTimeIsUp(t *testing.T) {
 	d.Namespace = "ns"
 	kube := fake.NewClientset(d)
 	ctx, cancel := context.WithCancel(t.Context())
-	w := startWait(t, ctx, kube, []Result{{Target: Target{Deployment, "dapr-sentry"}, Generation: 4}})
+	w := startWait(t, ctx, kube, []Result{{Target: Target{Kind: Deployment, Name: "dapr-sentry"}, Generation: 4}})
 	assert.Equal(t, "deployment/dapr-sentry: waiting for the deployment spec update to be observed", w.next(t))
 	cancel()
 	err := w.result(t)
@@ -146,7 +146,7 @@ func TestWaitStopsAtAFailureThatWillNotPass(t *testing.T) {
 			if tc.react != nil {
 				kube.PrependReactor("get", "deployments", tc.react)
 			}
-			w := startWait(t, t.Context(), kube, []Result{{Target: Target{Deployment, "dapr-sentry"}, Generation: 4}})
+			w := startWait(t, t.Context(), kube, []Result{{Target: Target{Kind: Deployment, Name: "dapr-sentry"}, Generation: 4}})
 			err := w.result(t)
 			require.Error(t, err)
 			assert.ErrorContains(t, err, "wait for deployment/dapr-sentry in namespace ns")
@@ -169,7 +169,7 @@ func TestWaitRetriesAReadThatMayPass(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	w := startWait(t, t.Context(), kube, []Result{{Target: Target{Deployment, "dapr-sentry"}, Generation: 4}})
+	w := startWait(t, t.Context(), kube, []Result{{Target: Target{Kind: Deployment, Name: "dapr-sentry"}, Generation: 4}})
 	assert.Contains(t, w.next(t), "deployment/dapr-sentry: cannot read it; retrying: etcd leader changed")
 	mu.Lock()
 	failing = false
@@ -185,7 +185,7 @@ func TestRestartRecordsTheGenerationItProduced(t *testing.T) {
 		return true, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "dapr-sentry", Namespace: "ns", Generation: 7},
 			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1)}}, nil
 	})
-	r := Restart(t.Context(), kube, "ns", []Target{{Deployment, "dapr-sentry"}}, time.Now())
+	r := Restart(t.Context(), kube, "ns", []Target{{Kind: Deployment, Name: "dapr-sentry"}}, time.Now())
 	require.Len(t, r, 1)
 	require.NoError(t, r[0].Err)
 	assert.Equal(t, int64(7), r[0].Generation)

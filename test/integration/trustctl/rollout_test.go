@@ -3,16 +3,19 @@ package trustctl
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/trustplane/trustplane/cmd/trustctl/app"
+	"github.com/trustplane/trustplane/pkg/trustctl/restart"
 	"github.com/trustplane/trustplane/test/testca"
 )
 
@@ -27,10 +30,11 @@ func (c *cluster) statefulSet(t *testing.T, ns, name string) {
 	require.NoError(t, err)
 }
 
-// rollOut plays the Deployment and StatefulSet controllers envtest does not
-// run: until the test ends, every workload of ns whose generation is ahead
-// of its status is reported rolled out, after lag (the time real pods take
-// to come up) from the moment it first sees each new generation.
+// rollOut plays the Deployment, StatefulSet and DaemonSet controllers
+// envtest does not run: until the test ends, every workload of ns ("": all
+// namespaces) whose generation is ahead of its status is reported rolled
+// out, after lag (the time real pods take to come up) from the moment it
+// first sees each new generation.
 func (c *cluster) rollOut(t *testing.T, ns string, lag time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -59,23 +63,33 @@ func (c *cluster) rollOut(t *testing.T, ns string, lag time.Duration) {
 			}
 			if ds, err := c.kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
 				for _, d := range ds.Items {
-					if !due("d/"+d.Name, d.Generation, d.Status.ObservedGeneration) {
+					if !due("d/"+d.Namespace+"/"+d.Name, d.Generation, d.Status.ObservedGeneration) {
 						continue
 					}
 					n := *d.Spec.Replicas
 					d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
-					_, _ = c.kube.AppsV1().Deployments(ns).UpdateStatus(ctx, &d, metav1.UpdateOptions{})
+					_, _ = c.kube.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, &d, metav1.UpdateOptions{})
 				}
 			}
 			if ss, err := c.kube.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
 				for _, s := range ss.Items {
-					if !due("s/"+s.Name, s.Generation, s.Status.ObservedGeneration) {
+					if !due("s/"+s.Namespace+"/"+s.Name, s.Generation, s.Status.ObservedGeneration) {
 						continue
 					}
 					n, rev := *s.Spec.Replicas, s.Name+"-"+s.ResourceVersion
 					s.Status = appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: n, ReadyReplicas: n, CurrentReplicas: n,
 						UpdatedReplicas: n, AvailableReplicas: n, CurrentRevision: rev, UpdateRevision: rev}
-					_, _ = c.kube.AppsV1().StatefulSets(ns).UpdateStatus(ctx, &s, metav1.UpdateOptions{})
+					_, _ = c.kube.AppsV1().StatefulSets(s.Namespace).UpdateStatus(ctx, &s, metav1.UpdateOptions{})
+				}
+			}
+			if dss, err := c.kube.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
+				for _, d := range dss.Items {
+					if !due("ds/"+d.Namespace+"/"+d.Name, d.Generation, d.Status.ObservedGeneration) {
+						continue
+					}
+					d.Status = appsv1.DaemonSetStatus{ObservedGeneration: d.Generation, DesiredNumberScheduled: 2, CurrentNumberScheduled: 2,
+						UpdatedNumberScheduled: 2, NumberReady: 2, NumberAvailable: 2}
+					_, _ = c.kube.AppsV1().DaemonSets(d.Namespace).UpdateStatus(ctx, &d, metav1.UpdateOptions{})
 				}
 			}
 		}
@@ -111,6 +125,54 @@ func TestRenewWithRestartWaitsForTheRollouts(t *testing.T) {
 		assert.Contains(t, r.stderr, "timed out waiting for the rollout in namespace stuck of deployment/dapr-sentry (waiting for the deployment spec update to be observed)")
 		assert.NotContains(t, r.stdout, "restarted successfully")
 		c.assertPublished(t, "stuck")
+	})
+
+	t.Run("--restart-apps then restarts every workload running daprd, in every namespace, and waits", func(t *testing.T) {
+		c.setup(t, "apps-cp", install{ca: testca.NewRoot(t).Issuer(t)})
+		c.deployment(t, "apps-cp", "dapr-sentry")
+		for _, ns := range []string{"apps-a", "apps-b"} {
+			_, err := c.kube.CoreV1().Namespaces().Create(cctx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+			require.NoError(t, err)
+		}
+		dapr := func(name string) (*metav1.LabelSelector, corev1.PodTemplateSpec) {
+			sel, tmpl := podTemplate(name)
+			tmpl.Annotations = map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": name}
+			return sel, tmpl
+		}
+		sel, tmpl := dapr("orders")
+		_, err := c.kube.AppsV1().Deployments("apps-a").Create(cctx(t), &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "orders"}, Spec: appsv1.DeploymentSpec{Selector: sel, Template: tmpl}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		c.deployment(t, "apps-a", "plain")
+		sel, tmpl = dapr("agent")
+		_, err = c.kube.AppsV1().DaemonSets("apps-b").Create(cctx(t), &appsv1.DaemonSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "agent"}, Spec: appsv1.DaemonSetSpec{Selector: sel, Template: tmpl}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		c.rollOut(t, metav1.NamespaceAll, 500*time.Millisecond)
+
+		r := c.run(t, "mtls", "rnc", "-n", "apps-cp", "--restart", "--restart-apps")
+		require.Equal(t, app.ExitOK, r.code, r.stderr)
+		for _, want := range []string{
+			"All control plane services have restarted successfully!",
+			"Restarting deployment/orders -n apps-a..", "Restarting daemonset/agent -n apps-b..",
+			"deployment/orders -n apps-a restarted: successfully rolled out",
+			"daemonset/agent -n apps-b restarted: successfully rolled out",
+			"All Dapr applications have restarted successfully!",
+		} {
+			assert.Contains(t, r.stdout, want)
+		}
+		assert.Less(t, strings.Index(r.stdout, "All control plane services"), strings.Index(r.stdout, "Restarting deployment/orders"),
+			"applications restart after the control plane is back")
+		assert.NotContains(t, r.stdout, "plain", "a workload without daprd is left alone")
+		plain, err := c.kube.AppsV1().Deployments("apps-a").Get(cctx(t), "plain", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.NotContains(t, plain.Spec.Template.Annotations, restart.AnnotationRestartedAt)
+	})
+
+	t.Run("--restart-apps without --restart is a usage error", func(t *testing.T) {
+		r := c.run(t, "mtls", "rnc", "-n", "nowhere", "--restart-apps")
+		assert.Equal(t, app.ExitUsage, r.code)
+		assert.Contains(t, r.stderr, "--restart-apps needs --restart")
 	})
 
 	t.Run("--timeout 0 asks for the restarts and does not wait", func(t *testing.T) {

@@ -24,7 +24,7 @@ import (
 func (s *Sentry) loadBundle(ctx context.Context, cfg config.Config) (*bundle.Bundle, error) {
 	log := s.opts.Logger
 	b, err := s.opts.Store.Load()
-	if s.opts.WaitForBundle && (errors.Is(err, bundle.ErrNotFound) || errors.Is(err, bundle.ErrIncomplete)) {
+	if s.opts.WaitForBundle && absentOrPartial(err) {
 		if b, err = s.waitForBundle(ctx, err); ctx.Err() != nil {
 			return nil, err
 		}
@@ -93,13 +93,19 @@ func (s *Sentry) waitForBundle(ctx context.Context, notFound error) (*bundle.Bun
 		case <-tick.C():
 		}
 		b, err := s.opts.Store.Load()
-		if !errors.Is(err, bundle.ErrNotFound) && !errors.Is(err, bundle.ErrIncomplete) {
+		if !absentOrPartial(err) {
 			return b, err
 		}
 		if polls%bundleWaitLogEvery == 0 {
 			log.Warn("Still waiting for the trust bundle", zap.Error(err))
 		}
 	}
+}
+
+// absentOrPartial reports whether a Load error means the owner has not
+// (completely) stored the bundle yet.
+func absentOrPartial(err error) bool {
+	return errors.Is(err, bundle.ErrNotFound) || errors.Is(err, bundle.ErrIncomplete)
 }
 
 func (s *Sentry) observeBundle(b *bundle.Bundle) {

@@ -37,13 +37,18 @@ func (s *Sentry) serveHealth(ctx context.Context) (*healthServer, error) {
 }
 
 // run reports the server's failure to runAll, or nil once ctx is done.
+// The server runs on Start's context, which ends a moment before runAll's:
+// a server stopped without error (healthz.ServeListener returns nil only
+// once its context is done) waits for ctx, so that runAll does not take
+// the stop for a failure.
 func (h *healthServer) run(ctx context.Context) error {
 	select {
 	case <-h.done:
-		if h.err == nil {
-			return errors.New("stopped")
+		if h.err != nil {
+			return h.err
 		}
-		return h.err
+		<-ctx.Done()
+		return nil
 	case <-ctx.Done():
 		return nil
 	}

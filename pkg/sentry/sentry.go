@@ -86,11 +86,11 @@ type Options struct {
 	// Anchors publishes every root of the bundle in force to the workloads'
 	// namespaces (Kubernetes mode); nil publishes nothing beyond the store.
 	Anchors AnchorsPublisher
-	// WaitForBundle makes Sentry wait while the store holds no bundle at
-	// all, instead of generating a CA: the bundle has another owner
+	// WaitForBundle makes Sentry wait while the store holds no bundle, or
+	// part of one, instead of generating a CA: the bundle has another owner
 	// (cert-manager, external-secrets, trustctl, a person). Sentry is live
-	// and not ready meanwhile, and checks the store every
-	// BundleWaitInterval. Default: generate.
+	// and not ready meanwhile, and reads the store every 5 s. Default:
+	// generate.
 	WaitForBundle bool
 	// OnBundleRejected is told of every stored bundle Sentry refuses, for
 	// example to emit a Kubernetes Event. Optional.
@@ -157,12 +157,12 @@ func (s *Sentry) Start(ctx context.Context) error {
 	log := s.opts.Logger
 	cfg := s.opts.Config.Current()
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var health *healthServer
+	defer func() { cancel(); health.wait() }()
 	health, err := s.serveHealth(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { cancel(); health.wait() }()
 	startup := &startupCheck{}
 	s.health.AddReadyCheck("startup", startup.check)
 

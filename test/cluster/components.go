@@ -5,12 +5,8 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 )
-
-// Components is Dapr's components.dapr.io resource.
-var Components = schema.GroupVersionResource{Group: "dapr.io", Version: "v1alpha1", Resource: "components"}
 
 // Preserve is an object schema that keeps every field.
 var Preserve = apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr.To(true)}

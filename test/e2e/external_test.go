@@ -58,6 +58,5 @@ func TestInstalledProductWithACertManagerOwnedTrustBundle(t *testing.T) {
 	helm(t, env.Kubeconfig, append([]string{"upgrade", release, chartDir(), "-n", cpNS}, values...)...)
 	after, err := secrets.Get(cctx(t), "dapr-trust-bundle", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, owned.Data, after.Data, "helm upgrade left the owner's Secret alone")
-	assert.Empty(t, after.Labels["app.kubernetes.io/managed-by"], "helm does not claim it")
+	assert.Equal(t, owned.ResourceVersion, after.ResourceVersion, "helm upgrade left the owner's Secret alone")
 }

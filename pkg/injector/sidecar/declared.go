@@ -28,9 +28,10 @@ type DeclaredComponent struct {
 
 // InjectsComponents reports whether the pod asks for the containers
 // declared on Component resources (dapr.io/inject-pluggable-components), so
-// that the webhook must list them for InjectWith.
+// that the webhook must list them for InjectWith (which it calls only for
+// pods that are Enabled and have no sidecar yet).
 func InjectsComponents(pod *corev1.Pod) bool {
-	return Enabled(pod) && !HasSidecar(pod) && a.Of(pod.Annotations).Bool(a.KeyInjectPluggableComponents, false)
+	return a.Of(pod.Annotations).Bool(a.KeyInjectPluggableComponents, false)
 }
 
 // ParseComponentContainer decodes a dapr.io/component-container value: one

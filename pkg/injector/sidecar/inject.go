@@ -89,7 +89,7 @@ func InjectWith(pod *corev1.Pod, cfg Config, declared []DeclaredComponent) (*cor
 		return nil, err
 	}
 	var injected []corev1.Container
-	if m.Bool(a.KeyInjectPluggableComponents, false) {
+	if InjectsComponents(pod) {
 		if injected, err = declaredContainers(pod, o.appID, declared); err != nil {
 			return nil, err
 		}

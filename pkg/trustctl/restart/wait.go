@@ -36,8 +36,9 @@ type WaitOptions struct {
 // returns nil then; an error wrapping ErrRolloutFailed or ErrNotWaitable as
 // soon as one rollout cannot finish, or the API refuses the read; and an
 // error wrapping ErrRolloutTimeout and ctx's error, naming what each
-// unfinished workload still waits for, when ctx ends first. It needs get on
-// the deployments and statefulsets of namespace.
+// unfinished workload still waits for, when ctx ends first. A target
+// without a namespace of its own is read in namespace. It needs get on the
+// workloads' kinds in their namespaces.
 func Wait(ctx context.Context, kube kubernetes.Interface, namespace string, results []Result, opts WaitOptions) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
@@ -45,31 +46,26 @@ func Wait(ctx context.Context, kube kubernetes.Interface, namespace string, resu
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultWaitInterval
 	}
-	pending := map[Target]*waiting{}
-	var order []Target
+	var pending []*waiting
 	for _, r := range results {
-		if r.Skipped || r.Err != nil {
-			continue
+		if !r.Skipped && r.Err == nil {
+			pending = append(pending, &waiting{target: r.Target, generation: r.Generation})
 		}
-		pending[r.Target] = &waiting{generation: r.Generation}
-		order = append(order, r.Target)
 	}
 	tick := opts.Clock.NewTicker(opts.Interval)
 	defer tick.Stop()
 	for {
-		for _, t := range order {
-			w, ok := pending[t]
-			if !ok {
-				continue
-			}
+		still := pending[:0]
+		for _, w := range pending {
+			t := w.target
 			ro, err := rollout(ctx, kube, t.in(namespace), t, w.generation)
-			if err != nil {
-				if ctx.Err() != nil {
-					break
-				}
-				if errors.Is(err, ErrRolloutFailed) || errors.Is(err, ErrNotWaitable) || !retriable(err) {
-					return fmt.Errorf("wait for %s in namespace %s: %w", t, t.in(namespace), err)
-				}
+			switch {
+			case err != nil && ctx.Err() != nil: // time is up: reported below
+				still = append(still, w)
+				continue
+			case errors.Is(err, ErrRolloutFailed) || errors.Is(err, ErrNotWaitable) || (err != nil && !retriable(err)):
+				return fmt.Errorf("wait for %s in namespace %s: %w", t, t.in(namespace), err)
+			case err != nil:
 				ro = Rollout{Message: "cannot read it; retrying: " + err.Error()}
 			}
 			if ro.Message != w.last.Message || ro.Done {
@@ -78,16 +74,17 @@ func Wait(ctx context.Context, kube kubernetes.Interface, namespace string, resu
 					opts.OnChange(t, ro)
 				}
 			}
-			if ro.Done {
-				delete(pending, t)
+			if !ro.Done {
+				still = append(still, w)
 			}
 		}
+		pending = still
 		if len(pending) == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return timeoutErr(ctx, namespace, order, pending)
+			return timeoutErr(ctx, namespace, pending)
 		case <-tick.C():
 		}
 	}
@@ -95,6 +92,7 @@ func Wait(ctx context.Context, kube kubernetes.Interface, namespace string, resu
 
 // waiting is one unfinished rollout.
 type waiting struct {
+	target     Target
 	generation int64
 	last       Rollout
 }
@@ -130,16 +128,14 @@ func retriable(err error) bool {
 	return !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err)
 }
 
-func timeoutErr(ctx context.Context, namespace string, order []Target, pending map[Target]*waiting) error {
-	var parts []string
-	for _, t := range order {
-		if w, ok := pending[t]; ok {
-			msg := w.last.Message
-			if msg == "" {
-				msg = "not read yet"
-			}
-			parts = append(parts, fmt.Sprintf("%s (%s)", t, msg))
+func timeoutErr(ctx context.Context, namespace string, pending []*waiting) error {
+	parts := make([]string, 0, len(pending))
+	for _, w := range pending {
+		msg := w.last.Message
+		if msg == "" {
+			msg = "not read yet"
 		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", w.target, msg))
 	}
 	return fmt.Errorf("%w in namespace %s of %s: %w", ErrRolloutTimeout, namespace, strings.Join(parts, ", "), context.Cause(ctx))
 }

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/trustplane/trustplane/test/cluster"
+	"github.com/trustplane/trustplane/pkg/injector/server"
 )
 
 // component creates a Component in ns declaring container (JSON; "" for
@@ -32,7 +32,7 @@ func (c *icluster) component(t *testing.T, ns, name, container string, scopes ..
 		}
 		obj["scopes"] = s
 	}
-	_, err := dynamic.NewForConfigOrDie(c.Env.Config).Resource(cluster.Components).Namespace(ns).
+	_, err := dynamic.NewForConfigOrDie(c.Env.Config).Resource(server.ComponentResource).Namespace(ns).
 		Create(cctx(t), &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
 	require.NoError(t, err)
 }

@@ -22,7 +22,8 @@ type JWTStore interface {
 
 // JWTOptions turns on JWT-SVID issuance.
 type JWTOptions struct {
-	// Issuer is the tokens' "iss"; empty leaves it out. Required with OIDC.
+	// Issuer is the tokens' "iss"; empty leaves it out (and OIDC discovery
+	// then names the request's scheme and host, as Dapr's does).
 	Issuer string
 	// TTL is the longest lifetime of a token; a token never outlives the
 	// certificate issued with it. Default jwt.DefaultTTL.
@@ -43,9 +44,6 @@ func (o Options) checkJWT() error {
 	}
 	if _, ok := o.Store.(JWTStore); !ok {
 		return errors.New("sentry: JWT issuance needs a Store that can save JWT material")
-	}
-	if o.JWT.OIDC != nil && o.JWT.Issuer == "" {
-		return errors.New("sentry: OIDC discovery needs the JWT issuer, so that the document and the tokens agree")
 	}
 	return nil
 }

@@ -21,7 +21,8 @@ import (
 type Options struct {
 	// Args are sentry's flags; the listen addresses and ports are added.
 	Args []string
-	// Env is added to the test's environment.
+	// Env is added to the test's environment, after
+	// DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK=true.
 	Env []string
 	// ID is the SPIFFE ID Sentry serves with. Default
 	// spiffe://cluster.local/ns/default/dapr-sentry.
@@ -47,7 +48,10 @@ func Launch(t testing.TB, bin string, o Options) *Proc {
 	port := proc.FreePort(t)
 	p.GRPCAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	args := append([]string{"--listen-address", "127.0.0.1", "--port", fmt.Sprint(port)}, o.Args...)
-	p.Proc = proc.Launch(t, bin, args, o.Env)
+	// Tests run as root on CI machines: allow Kubernetes mode there, as a
+	// pod with runAsUser 0 would need to (a test can override it in Env).
+	env := append([]string{"DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK=true"}, o.Env...)
+	p.Proc = proc.Launch(t, bin, args, env)
 	return p
 }
 

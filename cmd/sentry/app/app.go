@@ -36,26 +36,54 @@ func Main(ctx context.Context, args []string, lookupEnv func(string) (string, bo
 		Name:     "sentry",
 		Short:    "trustplane's SPIFFE certificate authority (Dapr Sentry compatible)",
 		AddFlags: opts.AddFlags,
-		Prepare: func(*pflag.FlagSet) error {
+		Prepare: func(fs *pflag.FlagSet) error {
+			opts.Parsed(fs)
 			opts.Complete(lookupEnv)
 			return opts.Validate()
 		},
 		Run: func(ctx context.Context) error { return Run(ctx, opts, lookupEnv, stderr) },
-	}, args, stderr)
+	}, DaprArgs(args), stderr)
+}
+
+// DaprArgs turns Dapr's single-dash long flags ("-port 50001", which
+// Dapr's sentry accepts) into pflag's double-dash ones, as Dapr does.
+func DaprArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // Run starts sentry with validated options and blocks until ctx is done.
 func Run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool), stderr io.Writer) error {
 	host, _ := os.Hostname()
+	out := stderr
+	if o.LogFile != "" {
+		// Like Dapr's --log-file: appended to, instead of the standard stream.
+		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return cli.Usage(fmt.Errorf("--log-file: %w", err))
+		}
+		defer func() { _ = f.Close() }()
+		out = f
+	}
 	logger, err := log.New(log.Options{
 		Level: o.LogLevel, JSON: o.LogAsJSON, Scope: "dapr.sentry", Instance: host, Version: Version,
-		Output: zapcore.Lock(zapcore.AddSync(stderr)),
+		Output: zapcore.Lock(zapcore.AddSync(out)),
 	})
 	if err != nil {
 		return cli.Usage(err)
 	}
 	defer func() { _ = logger.Sync() }()
 	logger.Info(fmt.Sprintf("Starting Dapr Sentry certificate authority -- version %s", Version))
+	if err := checkNotRoot(o.Mode, os.Geteuid(), lookupEnv, logger); err != nil {
+		logger.Error("Sentry failed", zap.Error(err))
+		return err
+	}
 
 	err = run(ctx, o, lookupEnv, logger)
 	if err != nil {

@@ -23,8 +23,10 @@ type JWTFlags struct {
 	// --issuer-credentials (an absolute path overrides the directory); their
 	// base names are the Secret keys in Kubernetes mode.
 	KeyFile, JWKSFile string
-	// Issuer is the tokens' "iss" and the discovery document's issuer.
-	Issuer string
+	// Issuer is the tokens' "iss" and the discovery document's issuer;
+	// IssuerSet tells that the flag was given (even empty), as Dapr does.
+	Issuer    string
+	IssuerSet bool
 	// SigningAlgorithm is the algorithm of a generated key (default RS256)
 	// and, when set, the one a stored key must use.
 	SigningAlgorithm string
@@ -64,17 +66,17 @@ func (f *JWTFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Enabled, "jwt-enabled", f.Enabled, "Issue JWT-SVIDs with each certificate; the signing key is generated and stored when the trust bundle has none")
 	fs.StringVar(&f.KeyFile, "jwt-key-filename", f.KeyFile, "JWT signing key file name in --issuer-credentials (absolute: any path); its base name is the Secret key in Kubernetes mode")
 	fs.StringVar(&f.JWKSFile, "jwks-filename", f.JWKSFile, "JWT key set (JWKS) file name in --issuer-credentials (absolute: any path); its base name is the Secret and ConfigMap key in Kubernetes mode")
-	fs.StringVar(&f.Issuer, "jwt-issuer", f.Issuer, "The JWTs' iss claim and the OIDC issuer (required with --oidc-enabled); empty: no iss")
+	fs.StringVar(&f.Issuer, "jwt-issuer", f.Issuer, "The JWTs' iss claim and the OIDC issuer, any string (empty: no iss claim, and OIDC discovery names the requested scheme and host)")
 	fs.StringVar(&f.SigningAlgorithm, "jwt-signing-algorithm", f.SigningAlgorithm, "JWT signing algorithm: RS256 (the default of a generated key), RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA; a stored key must fit it (default: the stored key's)")
 	fs.StringVar(&f.KeyID, "jwt-key-id", f.KeyID, "kid of a generated JWT key, and the kid a stored key must have in the key set (default: the base64url SHA-256 JWK thumbprint)")
 	fs.DurationVar(&f.TTL, "jwt-ttl", f.TTL, "Longest JWT lifetime; a JWT never outlives its certificate")
-	fs.BoolVar(&f.OIDCEnabled, "oidc-enabled", f.OIDCEnabled, "Serve OIDC discovery and the JWKS (needs --jwt-enabled and --jwt-issuer)")
+	fs.BoolVar(&f.OIDCEnabled, "oidc-enabled", f.OIDCEnabled, "Serve OIDC discovery and the JWKS (needs --jwt-enabled)")
 	fs.IntVar(&f.OIDCPort, "oidc-server-listen-port", f.OIDCPort, "OIDC server port")
 	fs.StringVar(&f.OIDCAddress, "oidc-server-listen-address", f.OIDCAddress, "OIDC server listen address")
 	fs.BoolVar(&f.OIDCTLSEnabled, "oidc-server-tls-enabled", f.OIDCTLSEnabled, "Serve OIDC over TLS (needs the certificate and key files); false serves plain HTTP behind a TLS-terminating proxy")
 	fs.StringVar(&f.OIDCTLSCertFile, "oidc-server-tls-cert-file", f.OIDCTLSCertFile, "OIDC server TLS certificate (PEM), re-read when it changes")
 	fs.StringVar(&f.OIDCTLSKeyFile, "oidc-server-tls-key-file", f.OIDCTLSKeyFile, "OIDC server TLS key (PEM)")
-	fs.StringVar(&f.OIDCJWKSURI, "oidc-jwks-uri", f.OIDCJWKSURI, "jwks_uri of the discovery document (default: the issuer's scheme and host, the path prefix and /jwks.json)")
+	fs.StringVar(&f.OIDCJWKSURI, "oidc-jwks-uri", f.OIDCJWKSURI, "jwks_uri of the discovery document, absolute or relative (default: the issuer's scheme and host when it is an http(s) URL, else the requested ones, then the path prefix and /jwks.json)")
 	fs.StringVar(&f.OIDCPathPrefix, "oidc-path-prefix", f.OIDCPathPrefix, "Path prefix of the OIDC endpoints")
 	fs.StringSliceVar(&f.OIDCAllowedHosts, "oidc-allowed-hosts", f.OIDCAllowedHosts, "Hosts the OIDC server answers (comma-separated; \"*\": any; default any); X-Forwarded-Host is believed only with an explicit list")
 }
@@ -83,8 +85,8 @@ func (f *JWTFlags) addFlags(fs *pflag.FlagSet) {
 func (f *JWTFlags) validate() []error {
 	var errs []error
 	if !f.Enabled {
-		if f.Issuer != "" {
-			errs = append(errs, errors.New("--jwt-issuer needs --jwt-enabled"))
+		if f.IssuerSet {
+			errs = append(errs, errors.New("jwt-issuer cannot be set when jwt-enabled is false"))
 		}
 		if f.OIDCEnabled {
 			errs = append(errs, errors.New("--oidc-enabled needs --jwt-enabled"))
@@ -102,21 +104,16 @@ func (f *JWTFlags) validate() []error {
 	if f.KeyFile == "" || f.JWKSFile == "" {
 		errs = append(errs, errors.New("--jwt-key-filename and --jwks-filename must not be empty"))
 	}
-	if f.Issuer != "" {
-		if err := checkHTTPURL(f.Issuer); err != nil {
-			errs = append(errs, fmt.Errorf("--jwt-issuer: %w", err))
-		}
+	// Like Dapr's, the issuer is any string ("dapr.io" is common) and the
+	// JWKS URI any URI reference, relative ones included.
+	if _, err := url.Parse(f.Issuer); err != nil {
+		errs = append(errs, fmt.Errorf("--jwt-issuer: %w", err))
 	}
 	if !f.OIDCEnabled {
 		return errs
 	}
-	if f.Issuer == "" {
-		errs = append(errs, errors.New("--oidc-enabled needs --jwt-issuer, so that the discovery document and the tokens name the same issuer"))
-	}
-	if f.OIDCJWKSURI != "" {
-		if err := checkHTTPURL(f.OIDCJWKSURI); err != nil {
-			errs = append(errs, fmt.Errorf("--oidc-jwks-uri: %w", err))
-		}
+	if _, err := url.Parse(f.OIDCJWKSURI); err != nil {
+		errs = append(errs, fmt.Errorf("--oidc-jwks-uri: %w", err))
 	}
 	if f.OIDCPort <= 0 || f.OIDCPort > 65535 {
 		errs = append(errs, fmt.Errorf("--oidc-server-listen-port %d: not a port", f.OIDCPort))
@@ -128,17 +125,6 @@ func (f *JWTFlags) validate() []error {
 		errs = append(errs, errors.New("--oidc-server-tls-enabled needs --oidc-server-tls-cert-file and --oidc-server-tls-key-file (or --oidc-server-tls-enabled=false behind a TLS-terminating proxy)"))
 	}
 	return errs
-}
-
-func checkHTTPURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q: want an absolute https URL without query or fragment", raw)
-	}
-	return nil
 }
 
 func (f *JWTFlags) parseOptions() jwt.ParseOptions {

@@ -26,12 +26,25 @@ func TestJWTFlags(t *testing.T) {
 			assert.Equal(t, "localhost", o.JWT.OIDCAddress)
 			assert.True(t, o.JWT.OIDCTLSEnabled)
 		}},
-		"an issuer without JWT is refused":       {args: []string{"--jwt-issuer", "https://x"}, wantErr: "--jwt-issuer needs --jwt-enabled"},
-		"OIDC without JWT is refused":            {args: []string{"--oidc-enabled"}, wantErr: "--oidc-enabled needs --jwt-enabled"},
-		"OIDC without an issuer is refused":      {args: []string{"--jwt-enabled", "--oidc-enabled", "--oidc-server-tls-enabled=false"}, wantErr: "--oidc-enabled needs --jwt-issuer"},
-		"an unknown algorithm is refused":        {args: []string{"--jwt-enabled", "--jwt-signing-algorithm", "HS256"}, wantErr: "--jwt-signing-algorithm"},
-		"a zero TTL is refused":                  {args: []string{"--jwt-enabled", "--jwt-ttl", "0s"}, wantErr: "--jwt-ttl"},
-		"an issuer that is not a URL is refused": {args: []string{"--jwt-enabled", "--jwt-issuer", "sentry"}, wantErr: "--jwt-issuer"},
+		"an issuer without JWT is refused, as Dapr refuses it": {args: []string{"--jwt-issuer", "https://x"}, wantErr: "jwt-issuer cannot be set when jwt-enabled is false"},
+		"even an empty issuer without JWT is refused, as Dapr": {args: []string{"--jwt-issuer="}, wantErr: "jwt-issuer cannot be set when jwt-enabled is false"},
+		"OIDC without JWT is refused":                          {args: []string{"--oidc-enabled"}, wantErr: "--oidc-enabled needs --jwt-enabled"},
+		"an unknown algorithm is refused":                      {args: []string{"--jwt-enabled", "--jwt-signing-algorithm", "HS256"}, wantErr: "--jwt-signing-algorithm"},
+		"a zero TTL is refused":                                {args: []string{"--jwt-enabled", "--jwt-ttl", "0s"}, wantErr: "--jwt-ttl"},
+		"an issuer that does not parse as a URI is refused":    {args: []string{"--jwt-enabled", "--jwt-issuer", "https://a b/%zz"}, wantErr: "--jwt-issuer"},
+		"Dapr's chart values are accepted: an issuer that is not a URL, a relative JWKS URI, OIDC without an issuer": {
+			args: []string{"--jwt-enabled=true", "--jwt-issuer=dapr.io", "--oidc-enabled=true", "--oidc-server-listen-address=0.0.0.0",
+				"--oidc-jwks-uri=/v1/jwks", "--oidc-server-tls-enabled=false"},
+			check: func(t *testing.T, o *Options) {
+				so := o.JWT.sentryOptions()
+				assert.Equal(t, "dapr.io", so.Issuer)
+				assert.Equal(t, "/v1/jwks", so.OIDC.JWKSURI)
+			},
+		},
+		"OIDC without an issuer derives it per request": {
+			args:  []string{"--jwt-enabled", "--oidc-enabled", "--oidc-server-tls-enabled=false"},
+			check: func(t *testing.T, o *Options) { assert.Empty(t, o.JWT.sentryOptions().Issuer) },
+		},
 		"OIDC over TLS needs the certificate files": {
 			args: []string{"--jwt-enabled", "--jwt-issuer", "https://s.example.com", "--oidc-enabled"}, wantErr: "--oidc-server-tls-enabled needs",
 		},
@@ -68,6 +81,7 @@ func TestJWTFlags(t *testing.T) {
 			fs := pflag.NewFlagSet("sentry", pflag.ContinueOnError)
 			o.AddFlags(fs)
 			require.NoError(t, fs.Parse(tc.args))
+			o.Parsed(fs)
 			o.Complete(func(string) (string, bool) { return "", false })
 			err := o.Validate()
 			if tc.wantErr != "" {

@@ -52,9 +52,12 @@ type Options struct {
 	MetricsListenAddress string
 	// ProfilePort serves net/http/pprof on 127.0.0.1 when non-zero.
 	ProfilePort int
-	// LogLevel is debug, info, warn, error or fatal; LogAsJSON selects Dapr's JSON lines.
+	// LogLevel is debug, info, warn, error or fatal; LogAsJSON selects
+	// Dapr's JSON lines; LogFile, when set, receives the log instead of the
+	// standard error stream (appended to, as Dapr's).
 	LogLevel  string
 	LogAsJSON bool
+	LogFile   string
 	// Mode is standalone or kubernetes.
 	Mode string
 	// JWT are the JWT-SVID and OIDC discovery flags.
@@ -102,8 +105,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ProfilePort, "profile-port", o.ProfilePort, "Serve pprof on 127.0.0.1:<port> (0 disables)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "Log level: debug, info, warn, error or fatal")
 	fs.BoolVar(&o.LogAsJSON, "log-as-json", o.LogAsJSON, "Log JSON lines in Dapr's format")
+	fs.StringVar(&o.LogFile, "log-file", o.LogFile, "Path of a file the log is appended to instead of standard error")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "Runtime mode: standalone or kubernetes")
 	o.JWT.addFlags(fs)
+}
+
+// Parsed records what only the parsed flag set tells: which flags were
+// given at all.
+func (o *Options) Parsed(fs *pflag.FlagSet) {
+	o.JWT.IssuerSet = fs.Changed("jwt-issuer")
 }
 
 // Complete fills what flags left empty from the environment.

@@ -81,3 +81,19 @@ func TestMain_BrokenConfigurationFileExitsWith1(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "missing.yaml")
 }
+
+func TestDaprArgs(t *testing.T) {
+	tests := map[string]struct{ in, want []string }{
+		"single-dash long flags become double-dash, as Dapr's sentry reads them": {
+			in: []string{"-port", "50001", "-log-level=debug"}, want: []string{"--port", "50001", "--log-level=debug"},
+		},
+		"double-dash flags and values are kept": {in: []string{"--mode", "kubernetes"}, want: []string{"--mode", "kubernetes"}},
+		"a one-letter shorthand is kept":        {in: []string{"-h"}, want: []string{"-h"}},
+		"nothing gives nothing":                 {in: []string{}, want: []string{}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, DaprArgs(tc.in))
+		})
+	}
+}

@@ -22,8 +22,9 @@ const (
 )
 
 // Parse reads a Configuration document (YAML or JSON, apiVersion
-// dapr.io/v1alpha1, kind Configuration) and returns the Config of its
-// spec.mtls. Duplicate keys anywhere, and unknown fields under spec.mtls,
+// dapr.io/v1alpha1, kind Configuration; like Dapr, an empty document or one
+// without apiVersion and kind gives the defaults) and returns the Config of
+// its spec.mtls. Duplicate keys anywhere, and unknown fields under spec.mtls,
 // are errors. Every error wraps ErrInvalid and names the field path.
 func Parse(data []byte) (Config, error) {
 	spec, err := decodeMTLS(data)
@@ -83,19 +84,23 @@ func decodeMTLS(data []byte) (*v1alpha1.MTLSSpec, error) {
 	if err != nil {
 		return nil, &FieldError{Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
 	}
+	if isNull(js) {
+		return nil, nil // an empty file: Dapr's defaults, as Dapr's sentry starts on one
+	}
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(js, &doc); err != nil || doc == nil {
 		return nil, &FieldError{Err: fmt.Errorf("want a %s %s object", v1alpha1.APIVersion, v1alpha1.Kind)}
 	}
+	// Like Dapr, a document without apiVersion or kind is read as a
+	// Configuration; one that names another type is a mistake (the wrong
+	// file) and refused.
 	var errs []error
 	for _, f := range []struct{ name, want string }{
 		{"apiVersion", v1alpha1.APIVersion},
 		{"kind", v1alpha1.Kind},
 	} {
 		var got string
-		if raw, ok := doc[f.name]; !ok {
-			errs = append(errs, fieldErr(f.name, "is required; want %q", f.want))
-		} else if json.Unmarshal(raw, &got) != nil || got != f.want {
+		if raw, ok := doc[f.name]; ok && (json.Unmarshal(raw, &got) != nil || got != f.want) {
 			errs = append(errs, fieldErr(f.name, "want %q, got %s", f.want, raw))
 		}
 	}

@@ -45,6 +45,18 @@ func TestParse(t *testing.T) {
 			doc:  header + "spec:\n  tracing:\n    samplingRate: \"1\"\n  accessControl:\n    trustDomain: public\n",
 			want: Default(),
 		},
+		"an empty file gives the defaults, as Dapr's sentry starts on one": {
+			doc:  "",
+			want: Default(),
+		},
+		"a file of comments only gives the defaults": {
+			doc:  "# nothing yet\n",
+			want: Default(),
+		},
+		"a document without apiVersion and kind is read as a Configuration, as Dapr does": {
+			doc:  "spec:\n  mtls:\n    workloadCertTTL: 2h\n",
+			want: with(func(c *Config) { c.WorkloadCertTTL = 2 * time.Hour }),
+		},
 		"a null spec.mtls gives the defaults": {
 			doc:  header + "spec:\n  mtls: null\n",
 			want: Default(),
@@ -170,13 +182,9 @@ func TestParse(t *testing.T) {
 			doc:     "apiVersion: v1\nkind: Configuration\n",
 			wantErr: []string{`apiVersion: want "dapr.io/v1alpha1", got "v1"`},
 		},
-		"missing apiVersion and kind are both reported": {
-			doc:     "spec: {}\n",
-			wantErr: []string{`apiVersion: is required`, `kind: is required`},
-		},
-		"an empty document is rejected": {
-			doc:     "",
-			wantErr: []string{"want a dapr.io/v1alpha1 Configuration object"},
+		"a wrong apiVersion and kind are both reported": {
+			doc:     "apiVersion: v1\nkind: Pod\n",
+			wantErr: []string{`apiVersion: want`, `kind: want`},
 		},
 		"a list document is rejected": {
 			doc:     "- a\n- b\n",

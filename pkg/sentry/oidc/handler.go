@@ -36,11 +36,18 @@ type Source interface {
 type HandlerOptions struct {
 	// Source gives the key set and algorithm. Required.
 	Source Source
-	// Issuer is the tokens' "iss" and the document's issuer: an absolute
-	// http(s) URL without query or fragment. Required.
+	// Issuer is the tokens' "iss" and the document's issuer, as given (Dapr
+	// accepts any value, such as "dapr.io"). Empty: like Dapr, the issuer is
+	// the request's scheme and host (an allowed host, see AllowedHosts).
 	Issuer string
-	// JWKSURI overrides the document's jwks_uri.
+	// JWKSURI overrides the document's jwks_uri; it may be relative, such
+	// as "/v1/jwks" behind a proxy. Default: the endpoint's path under the
+	// issuer's scheme and host when the issuer is an absolute http(s) URL,
+	// else under the request's.
 	JWKSURI string
+	// TLS tells the scheme of a request-derived issuer: https when the
+	// server terminates TLS itself.
+	TLS bool
 	// PathPrefix is put before both paths ("/" or empty: none).
 	PathPrefix string
 	// AllowedHosts, when set, are the only hosts served (exact, or the name
@@ -65,7 +72,7 @@ type handler struct {
 	opts          HandlerOptions
 	discoveryPath string
 	jwksPath      string
-	jwksURI       string
+	jwksURI       string // fixed jwks_uri; empty: derived per request
 	trustForward  bool
 	anyHost       bool
 }
@@ -75,19 +82,26 @@ func NewHandler(opts HandlerOptions) (http.Handler, error) {
 	if opts.Source == nil {
 		return nil, errors.New("oidc: Source is required")
 	}
-	iss, err := checkURL("issuer", opts.Issuer)
-	if err != nil {
-		return nil, err
-	}
 	prefix := "/" + strings.Trim(opts.PathPrefix, "/")
 	if prefix == "/" {
 		prefix = ""
 	}
 	h := &handler{opts: opts, discoveryPath: prefix + DiscoveryPath, jwksPath: prefix + JWKSPath, jwksURI: opts.JWKSURI}
-	if h.jwksURI == "" {
-		h.jwksURI = (&url.URL{Scheme: iss.Scheme, Host: iss.Host, Path: h.jwksPath}).String()
-	} else if _, err := checkURL("JWKS URI", h.jwksURI); err != nil {
-		return nil, err
+	if h.jwksURI != "" {
+		if _, err := url.Parse(h.jwksURI); err != nil {
+			return nil, fmt.Errorf("oidc: JWKS URI %q: %w", h.jwksURI, err)
+		}
+	}
+	if opts.Issuer != "" {
+		iss, err := url.Parse(opts.Issuer)
+		if err != nil {
+			return nil, fmt.Errorf("oidc: issuer %q: %w", opts.Issuer, err)
+		}
+		if (iss.Scheme == "https" || iss.Scheme == "http") && iss.Host != "" {
+			if h.jwksURI == "" {
+				h.jwksURI = (&url.URL{Scheme: iss.Scheme, Host: iss.Host, Path: h.jwksPath}).String()
+			}
+		}
 	}
 	for _, a := range opts.AllowedHosts {
 		if a == "*" {
@@ -100,17 +114,6 @@ func NewHandler(opts HandlerOptions) (http.Handler, error) {
 		h.opts.Logger = zap.NewNop()
 	}
 	return h, nil
-}
-
-func checkURL(what, raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("oidc: %s %q: %w", what, raw, err)
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("oidc: %s %q: want an absolute https URL without user, query or fragment", what, raw)
-	}
-	return u, nil
 }
 
 // ServeHTTP answers the two endpoints.
@@ -133,7 +136,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == h.jwksPath {
 		body = h.opts.Source.PublicJWKS()
 	} else {
-		body = h.discovery()
+		body = h.discovery(h.requestBase(r))
 	}
 	if len(body) == 0 {
 		http.Error(w, "JWKS not available", http.StatusNotFound)
@@ -144,14 +147,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-func (h *handler) discovery() []byte {
+func (h *handler) discovery(base *url.URL) []byte {
 	alg := h.opts.Source.Algorithm()
 	if alg == "" {
 		return nil
 	}
+	issuer, jwksURI := h.opts.Issuer, h.jwksURI
+	if issuer == "" {
+		issuer = base.String()
+	}
+	if jwksURI == "" {
+		jwksURI = (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: h.jwksPath}).String()
+	}
 	body, _ := json.Marshal(Discovery{
-		Issuer:                           h.opts.Issuer,
-		JWKSURI:                          h.jwksURI,
+		Issuer:                           issuer,
+		JWKSURI:                          jwksURI,
 		ResponseTypesSupported:           []string{"id_token"},
 		SubjectTypesSupported:            []string{"public"},
 		IDTokenSigningAlgValuesSupported: []string{alg},
@@ -159,6 +169,16 @@ func (h *handler) discovery() []byte {
 		ClaimsSupported:                  []string{"sub", "iss", "aud", "exp", "iat", "nbf", "use"},
 	})
 	return body
+}
+
+// requestBase is the scheme and host a request-derived issuer or jwks_uri
+// uses: the host the client asked for (only an allowed one reaches here).
+func (h *handler) requestBase(r *http.Request) *url.URL {
+	scheme := "http"
+	if h.opts.TLS || r.TLS != nil {
+		scheme = "https"
+	}
+	return &url.URL{Scheme: scheme, Host: h.host(r)}
 }
 
 // host is the host the client asked for: X-Forwarded-Host when an explicit

@@ -182,16 +182,67 @@ func TestKeySetFollowsTheSource(t *testing.T) {
 
 func TestNewHandlerRefusesBadOptions(t *testing.T) {
 	tests := map[string]oidc.HandlerOptions{
-		"no source":                    {Issuer: issuer},
-		"no issuer":                    {Source: newSource("{}")},
-		"a relative issuer":            {Source: newSource("{}"), Issuer: "sentry.example.com"},
-		"an issuer with a query":       {Source: newSource("{}"), Issuer: "https://sentry.example.com?a=b"},
-		"a JWKS URI of another scheme": {Source: newSource("{}"), Issuer: issuer, JWKSURI: "ftp://x/jwks.json"},
+		"no source":                 {Issuer: issuer},
+		"an issuer that is no URI":  {Source: newSource("{}"), Issuer: "https://a b/%zz"},
+		"a JWKS URI that is no URI": {Source: newSource("{}"), Issuer: issuer, JWKSURI: "%zz"},
 	}
 	for name, opts := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, err := oidc.NewHandler(opts)
 			require.Error(t, err)
+		})
+	}
+}
+
+// Dapr's chart passes these values; Dapr's sentry accepts them.
+func TestDiscoveryWithDaprStyleValues(t *testing.T) {
+	tests := map[string]struct {
+		opts       oidc.HandlerOptions
+		header     map[string]string
+		wantIssuer string
+		wantJWKS   string
+	}{
+		"no issuer: the request's scheme and host, as Dapr derives it": {
+			header:     map[string]string{"Host": "sentry.example.com:9080"},
+			wantIssuer: "http://sentry.example.com:9080", wantJWKS: "http://sentry.example.com:9080/jwks.json",
+		},
+		"no issuer on a TLS server: https": {
+			opts:       oidc.HandlerOptions{TLS: true, PathPrefix: "/oidc"},
+			header:     map[string]string{"Host": "sentry.example.com"},
+			wantIssuer: "https://sentry.example.com", wantJWKS: "https://sentry.example.com/oidc/jwks.json",
+		},
+		"no issuer: X-Forwarded-Host is believed only with an explicit allowlist": {
+			opts:       oidc.HandlerOptions{AllowedHosts: []string{"public.example.com"}},
+			header:     map[string]string{"Host": "10.0.0.7:9080", "X-Forwarded-Host": "public.example.com"},
+			wantIssuer: "http://public.example.com", wantJWKS: "http://public.example.com/jwks.json",
+		},
+		"no issuer: X-Forwarded-Host is ignored when any host is allowed": {
+			header:     map[string]string{"Host": "sentry.local", "X-Forwarded-Host": "evil.example.com"},
+			wantIssuer: "http://sentry.local", wantJWKS: "http://sentry.local/jwks.json",
+		},
+		"an issuer that is not a URL is kept as given": {
+			opts:       oidc.HandlerOptions{Issuer: "dapr.io"},
+			header:     map[string]string{"Host": "sentry.local"},
+			wantIssuer: "dapr.io", wantJWKS: "http://sentry.local/jwks.json",
+		},
+		"a relative JWKS URI is advertised as given": {
+			opts:       oidc.HandlerOptions{Issuer: "dapr.io", JWKSURI: "/v1/jwks"},
+			wantIssuer: "dapr.io", wantJWKS: "/v1/jwks",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			opts := tc.opts
+			opts.Source = newSource(`{"keys":[{"kty":"EC"}]}`)
+			h, err := oidc.NewHandler(opts)
+			require.NoError(t, err)
+			target := "/.well-known/openid-configuration"
+			if opts.PathPrefix != "" {
+				target = opts.PathPrefix + target
+			}
+			d := discovery(t, get(h, http.MethodGet, target, tc.header))
+			assert.Equal(t, tc.wantIssuer, d.Issuer)
+			assert.Equal(t, tc.wantJWKS, d.JWKSURI)
 		})
 	}
 }

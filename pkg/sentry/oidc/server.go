@@ -54,6 +54,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
+	opts.HandlerOptions.TLS = opts.TLSCertFile != ""
 	h, err := NewHandler(opts.HandlerOptions)
 	if err != nil {
 		return nil, err

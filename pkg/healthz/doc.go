@@ -1,8 +1,10 @@
 // Package healthz serves liveness and readiness over HTTP.
 //
-// /healthz answers 200 while the process serves HTTP at all (liveness);
-// /readyz answers 200 only when every registered check passes, and 503 with
-// the failing checks named otherwise. Components register their checks:
+// /livez answers 200 while the process serves HTTP at all (liveness);
+// /healthz and /readyz answer 200 only when every registered check passes,
+// and 503 with the failing checks named otherwise. /healthz has Dapr's
+// meaning (every server listening, everything ready): Dapr's chart probes
+// it for both liveness and readiness, and Dapr's tooling waits on it. Components register their checks:
 //
 //	h := healthz.New()
 //	h.AddReadyCheck("sentry-server", srv.Ready)

@@ -53,13 +53,13 @@ func (h *Handler) Ready() error {
 	return errors.Join(errs...)
 }
 
-// ServeHTTP answers /healthz and /readyz.
+// ServeHTTP answers /livez, /healthz and /readyz.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	switch strings.TrimSuffix(r.URL.Path, "/") {
-	case "/healthz", "/livez":
+	case "/livez":
 		_, _ = w.Write([]byte("ok\n"))
-	case "/readyz":
+	case "/healthz", "/readyz":
 		if err := h.Ready(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = fmt.Fprintf(w, "not ready:\n%s\n", err)

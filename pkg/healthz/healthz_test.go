@@ -28,17 +28,21 @@ func TestHandler(t *testing.T) {
 	h.AddReadyCheck("grpc", func() error { return nil })
 	h.AddReadyCheck("jwks", func() error { return ready })
 
-	code, _ := get(t, h, "/healthz")
+	code, _ := get(t, h, "/livez")
 	assert.Equal(t, http.StatusOK, code, "liveness does not depend on readiness")
 
-	code, body := get(t, h, "/readyz")
-	assert.Equal(t, http.StatusServiceUnavailable, code)
-	assert.Contains(t, body, "jwks: still loading", "the failing check is named")
-	assert.NotContains(t, body, "grpc")
+	for _, path := range []string{"/readyz", "/healthz"} {
+		code, body := get(t, h, path)
+		assert.Equal(t, http.StatusServiceUnavailable, code, "%s has Dapr's meaning: ready", path)
+		assert.Contains(t, body, "jwks: still loading", "the failing check is named")
+		assert.NotContains(t, body, "grpc")
+	}
 
 	ready = nil
-	code, _ = get(t, h, "/readyz")
-	assert.Equal(t, http.StatusOK, code, "ready once every check passes")
+	for _, path := range []string{"/readyz", "/healthz"} {
+		code, _ = get(t, h, path)
+		assert.Equal(t, http.StatusOK, code, "%s: ready once every check passes", path)
+	}
 
 	code, _ = get(t, h, "/nope")
 	assert.Equal(t, http.StatusNotFound, code)

@@ -35,11 +35,11 @@ func TestNewChecksJWTOptions(t *testing.T) {
 		jwt     *JWTOptions
 		wantErr string
 	}{
-		"JWT off needs nothing more":              {store: x509Store{}},
-		"JWT needs a store that can save its key": {store: x509Store{}, jwt: &JWTOptions{}, wantErr: "can save JWT material"},
-		"JWT with a capable store is accepted":    {store: jwtCapableStore{}, jwt: &JWTOptions{}},
-		"OIDC without an issuer is refused":       {store: jwtCapableStore{}, jwt: &JWTOptions{OIDC: &oidc.Options{}}, wantErr: "needs the JWT issuer"},
-		"OIDC with an issuer is accepted":         {store: jwtCapableStore{}, jwt: &JWTOptions{Issuer: "https://s.example.com", OIDC: &oidc.Options{}}},
+		"JWT off needs nothing more":                                         {store: x509Store{}},
+		"JWT needs a store that can save its key":                            {store: x509Store{}, jwt: &JWTOptions{}, wantErr: "can save JWT material"},
+		"JWT with a capable store is accepted":                               {store: jwtCapableStore{}, jwt: &JWTOptions{}},
+		"OIDC without an issuer is accepted, as Dapr derives it per request": {store: jwtCapableStore{}, jwt: &JWTOptions{OIDC: &oidc.Options{}}},
+		"OIDC with an issuer is accepted":                                    {store: jwtCapableStore{}, jwt: &JWTOptions{Issuer: "https://s.example.com", OIDC: &oidc.Options{}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -104,7 +104,8 @@ type Options struct {
 	// GRPCListener or GRPCAddress is where the CA is served.
 	GRPCListener net.Listener
 	GRPCAddress  string
-	// HealthzAddress serves /healthz and /readyz; empty disables it.
+	// HealthzAddress serves /livez, /healthz and /readyz (see pkg/healthz);
+	// empty disables it.
 	HealthzAddress string
 	// MetricsAddress serves Prometheus metrics; empty disables it.
 	MetricsAddress string
@@ -296,13 +297,11 @@ func (s *Sentry) Start(ctx context.Context) error {
 		rs = append(rs, runnable{"healthz-server", health.run})
 	}
 	if s.opts.MetricsAddress != "" {
-		h := promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{Registry: s.opts.Registry})
-		rs = append(rs, runnable{"metrics-server", func(ctx context.Context) error {
-			mux := http.NewServeMux()
-			mux.Handle("/metrics", h)
-			mux.Handle("/", h)
-			return healthz.Serve(ctx, s.opts.MetricsAddress, mux)
-		}})
+		r, err := s.metricsServer()
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
 	}
 	startup.stage.Store(stageStarted) // every other check is registered
 	err = runAll(ctx, rs...)
@@ -310,6 +309,22 @@ func (s *Sentry) Start(ctx context.Context) error {
 		log.Info("Sentry shut down gracefully")
 	}
 	return err
+}
+
+// metricsServer binds MetricsAddress (a taken port fails Start) and
+// returns the runnable that serves it. Its readiness check passes from
+// here on: like Dapr's, /healthz is 200 only once the metrics port accepts.
+func (s *Sentry) metricsServer() (runnable, error) {
+	ln, err := net.Listen("tcp", s.opts.MetricsAddress)
+	if err != nil {
+		return runnable{}, fmt.Errorf("sentry: metrics server: %w", err)
+	}
+	h := promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{Registry: s.opts.Registry})
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	mux.Handle("/", h)
+	s.health.AddReadyCheck("metrics-server", func() error { return nil })
+	return runnable{"metrics-server", func(ctx context.Context) error { return healthz.ServeListener(ctx, ln, mux) }}, nil
 }
 
 // Ready reports whether Sentry serves (for tests and embedding).

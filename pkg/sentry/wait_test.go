@@ -118,11 +118,13 @@ func TestSentryWaitsForItsBundleInsteadOfGeneratingOne(t *testing.T) {
 		}
 	}()
 
-	require.Eventually(t, func() bool { c, _ := probe(t, healthAddr, "/healthz"); return c == http.StatusOK }, 10*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { c, _ := probe(t, healthAddr, "/livez"); return c == http.StatusOK }, 10*time.Second, 10*time.Millisecond,
 		"live while waiting")
 	code, body := probe(t, healthAddr, "/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Contains(t, body, "no trust bundle loaded yet")
+	code, _ = probe(t, healthAddr, "/healthz")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "/healthz has Dapr's meaning: not before everything serves")
 
 	require.Eventually(t, clk.HasWaiters, 10*time.Second, time.Millisecond)
 	clk.Step(bundleWaitInterval)
@@ -143,13 +145,15 @@ func TestSentryWaitsForItsBundleInsteadOfGeneratingOne(t *testing.T) {
 		c, _ := probe(t, healthAddr, "/readyz")
 		return c == http.StatusOK
 	}, 10*time.Second, 20*time.Millisecond, "ready once the owner stored the bundle")
+	code, _ = probe(t, healthAddr, "/healthz")
+	assert.Equal(t, http.StatusOK, code, "/healthz too")
 	assert.Zero(t, store.saved(), "the owner's bundle is used as it is")
 }
 
 func TestSentryStoppedWhileWaitingReturnsNil(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	healthAddr, done := startWaiting(t, ctx, &memStore{}, clocktesting.NewFakeClock(time.Now()))
-	require.Eventually(t, func() bool { c, _ := probe(t, healthAddr, "/healthz"); return c == http.StatusOK }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { c, _ := probe(t, healthAddr, "/livez"); return c == http.StatusOK }, 10*time.Second, 10*time.Millisecond)
 	cancel()
 	select {
 	case err := <-done:

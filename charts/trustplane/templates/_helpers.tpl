@@ -86,11 +86,11 @@ securityContext:
     drop: ["ALL"]
 {{- end }}
 
-{{/* Probes on the healthz port. Args: dict "port" "liveness" "readiness". */}}
+{{/* Probes on the healthz port. Args: dict "liveness" "readiness" and "livenessPath" (default /healthz). */}}
 {{- define "trustplane.probes" -}}
 livenessProbe:
   httpGet:
-    path: /healthz
+    path: {{ .livenessPath | default "/healthz" }}
     port: healthz
   {{- toYaml .liveness | nindent 2 }}
 readinessProbe:

@@ -76,6 +76,9 @@ type Options struct {
 	TrustDomain spiffeid.TrustDomain
 	// Namespace is Sentry's namespace. Required.
 	Namespace string
+	// ClusterDomain ends the scheduler's DNS SANs (see ca.DNSNamesFor).
+	// Default: the trust domain, as Dapr's self-hosted Sentry.
+	ClusterDomain string
 	// Store holds the trust bundle. Required.
 	Store BundleStore
 	// Config is the configuration source. Required.
@@ -231,6 +234,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 		Issuance:                issuance,
 		ControlPlaneTrustDomain: s.opts.TrustDomain,
 		ControlPlaneNamespace:   s.opts.Namespace,
+		ClusterDomain:           s.opts.ClusterDomain,
 		GetCertificate:          serving.GetCertificate,
 		Listener:                s.opts.GRPCListener,
 		ListenAddress:           s.opts.GRPCAddress,

@@ -117,6 +117,8 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		Logger:        logger,
 	}
 	if o.Mode == ModeKubernetes {
+		resolver := &net.Resolver{PreferGo: true, StrictErrors: true}
+		opts.ClusterDomain = clusterDomain(ctx, resolver.LookupCNAME, td.String(), logger)
 		kp, err := newKubeParts(ctx, o, td, reg, logger)
 		if err != nil {
 			return err

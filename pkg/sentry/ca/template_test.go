@@ -115,13 +115,24 @@ func TestDNSNamesFor(t *testing.T) {
 		"the injector name under another trust domain gets nothing": {
 			id: spiffeid.RequireFromSegments(spiffeid.RequireTrustDomainFromString("public"), "ns", "dapr-system", "dapr-injector"),
 		},
+		"the scheduler gets its three StatefulSet pods' names under the cluster domain, as Dapr's scheduler expects": {
+			id: spiffeid.RequireFromSegments(td, "ns", "dapr-system", "dapr-scheduler"),
+			want: []string{
+				"dapr-scheduler-server-0.dapr-scheduler-server.dapr-system.svc.cluster.example",
+				"dapr-scheduler-server-1.dapr-scheduler-server.dapr-system.svc.cluster.example",
+				"dapr-scheduler-server-2.dapr-scheduler-server.dapr-system.svc.cluster.example",
+			},
+		},
+		"placement gets nothing, as in Dapr": {
+			id: spiffeid.RequireFromSegments(td, "ns", "dapr-system", "dapr-placement"),
+		},
 		"an ordinary app gets nothing": {
 			id: spiffeid.RequireFromSegments(td, "ns", "dapr-system", "orders"),
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			assert.Equal(t, tc.want, ca.DNSNamesFor(tc.id, td, "dapr-system"))
+			assert.Equal(t, tc.want, ca.DNSNamesFor(tc.id, td, "dapr-system", "cluster.example"))
 		})
 	}
 }

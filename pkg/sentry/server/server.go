@@ -45,6 +45,9 @@ type Options struct {
 	// control-plane services that get DNS SANs.
 	ControlPlaneTrustDomain spiffeid.TrustDomain
 	ControlPlaneNamespace   string
+	// ClusterDomain ends the scheduler pods' DNS SANs. Default: the
+	// control-plane trust domain, as Dapr's self-hosted Sentry.
+	ClusterDomain string
 	// GetCertificate returns Sentry's own serving certificate.
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// Listener is where to serve; if nil, ListenAddress is listened on.

@@ -79,7 +79,7 @@ func (s *service) sign(ctx context.Context, req *sentryv1.SignCertificateRequest
 		PublicKey:    csr.PublicKey,
 		PublicKeyDER: csr.RawSubjectPublicKeyInfo,
 		ID:           id,
-		DNSNames:     ca.DNSNamesFor(id, s.opts.ControlPlaneTrustDomain, s.opts.ControlPlaneNamespace),
+		DNSNames:     ca.DNSNamesFor(id, s.opts.ControlPlaneTrustDomain, s.opts.ControlPlaneNamespace, s.clusterDomain()),
 		TTL:          iss.WorkloadCertTTL,
 		ClockSkew:    iss.AllowedClockSkew,
 	})
@@ -100,6 +100,13 @@ func (s *service) sign(ctx context.Context, req *sentryv1.SignCertificateRequest
 		return nil, err
 	}
 	return resp, nil
+}
+
+func (s *service) clusterDomain() string {
+	if s.opts.ClusterDomain != "" {
+		return s.opts.ClusterDomain
+	}
+	return s.opts.ControlPlaneTrustDomain.String()
 }
 
 // validatorName decodes the wire enum.

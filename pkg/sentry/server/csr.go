@@ -5,6 +5,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"github.com/trustplane/trustplane/pkg/log"
 )
 
 // Errors of DecodeCSR.
@@ -29,13 +31,25 @@ func DecodeCSR(data []byte) (*x509.CertificateRequest, error) {
 	}
 	csr, err := x509.ParseCertificateRequest(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("parse certificate signing request: %w", err)
+		return nil, fmt.Errorf("failed to parse certificate signing request: %w", err)
 	}
 	if csr.PublicKeyAlgorithm == x509.UnknownPublicKeyAlgorithm || csr.PublicKey == nil {
-		return nil, ErrCSRUnsupportedPK
+		return nil, fmt.Errorf("failed to parse certificate signing request: %w", ErrCSRUnsupportedPK)
 	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCSRBadSignature, err)
 	}
 	return csr, nil
+}
+
+// csrMessage is what the caller is told about a CSR DecodeCSR refused, in
+// Dapr's words: the parser's own reason is bounded.
+func csrMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrCSRNotPEM), errors.Is(err, ErrCSRWrongPEMType):
+		return "invalid certificate signing request"
+	case errors.Is(err, ErrCSRBadSignature):
+		return "invalid signature"
+	}
+	return log.Bound(err.Error())
 }

@@ -140,7 +140,7 @@ func TestSignCertificate_IssuesForTheValidatedIdentity(t *testing.T) {
 
 	reqs := h.val.Requests()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, validator.Request{AppID: "asked-for", Namespace: "shop", Token: "secret-token"}, reqs[0])
+	assert.Equal(t, validator.Request{AppID: "asked-for", Namespace: "shop", Token: "secret-token", HasCSR: true}, reqs[0])
 	assert.Equal(t, 1.0, testutil.ToFloat64(h.metrics.SignRequests))
 	assert.Equal(t, 1.0, testutil.ToFloat64(h.metrics.SignSuccess))
 	for _, e := range h.logs.All() {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.uber.org/zap"
@@ -34,8 +35,8 @@ func (s *service) SignCertificate(ctx context.Context, req *sentryv1.SignCertifi
 		}
 		s.opts.Metrics.SignFailure.WithLabelValues(reason).Inc()
 		s.opts.Logger.Info("Refused to sign certificate",
-			zap.String(log.KeyNamespace, req.GetNamespace()),
-			zap.String(log.KeyAppID, req.GetId()),
+			zap.String(log.KeyNamespace, log.Bound(req.GetNamespace())),
+			zap.String(log.KeyAppID, log.Bound(req.GetId())),
 			zap.String(log.KeyValidator, req.GetTokenValidator().String()),
 			zap.String(log.KeyReason, reason),
 			zap.Error(err))
@@ -46,30 +47,35 @@ func (s *service) SignCertificate(ctx context.Context, req *sentryv1.SignCertifi
 }
 
 func (s *service) sign(ctx context.Context, req *sentryv1.SignCertificateRequest) (*sentryv1.SignCertificateResponse, error) {
+	// Dapr's order and codes: the validator first (InvalidArgument when
+	// none applies), then the token (PermissionDenied with the validator's
+	// reason: a request without a CSR is refused there), then the CSR.
 	name, err := validatorName(req.GetTokenValidator())
 	if err != nil {
-		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidRequest, err.Error(), nil)
+		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidRequest, validator.ErrNotEnabled.Error(), err)
 	}
 	v, name, err := s.opts.Validators().Get(name)
 	if err != nil {
-		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidRequest, err.Error(), nil)
+		msg := validator.ErrNotEnabled.Error()
+		if errors.Is(err, validator.ErrNoDefault) {
+			msg = validator.ErrNoDefault.Error()
+		}
+		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidRequest, msg, err)
 	}
 	id, err := v.Validate(ctx, validator.Request{
 		AppID:       req.GetId(),
 		Namespace:   req.GetNamespace(),
 		TrustDomain: req.GetTrustDomain(),
 		Token:       req.GetToken(),
+		HasCSR:      len(req.GetCertificateSigningRequest()) > 0,
 	})
 	if err != nil {
-		return nil, fail(codes.PermissionDenied, metrics.ReasonAuthentication, "permission denied",
+		return nil, fail(codes.PermissionDenied, metrics.ReasonAuthentication, validator.PublicMessage(err),
 			fmt.Errorf("validator %s: %w", name, err))
-	}
-	if len(req.GetCertificateSigningRequest()) == 0 {
-		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidCSR, "invalid certificate signing request", ErrCSRNotPEM)
 	}
 	csr, err := DecodeCSR(req.GetCertificateSigningRequest())
 	if err != nil {
-		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidCSR, "invalid certificate signing request", err)
+		return nil, fail(codes.InvalidArgument, metrics.ReasonInvalidCSR, csrMessage(err), err)
 	}
 	if err := s.checkJWTAudiences(req); err != nil {
 		return nil, err

@@ -27,12 +27,16 @@ type Request struct {
 	TrustDomain string
 	// Token proves the identity; empty for Insecure. Never log it.
 	Token string
+	// HasCSR tells whether the request carries a CSR (Dapr's validators
+	// refuse one without, before the CSR is parsed).
+	HasCSR bool
 }
 
 // Validator authenticates a request.
 type Validator interface {
 	// Validate returns the SPIFFE ID the caller proved, or an error that
-	// explains (for the log) why it proved none. It must not block longer
+	// explains why it proved none: a *Denial whose Message the caller is
+	// told (Dapr's wording), the rest for the log. It must not block longer
 	// than ctx allows.
 	Validate(ctx context.Context, req Request) (spiffeid.ID, error)
 }

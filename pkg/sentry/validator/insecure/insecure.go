@@ -2,19 +2,15 @@ package insecure
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/trustplane/trustplane/pkg/sentry/validator"
-	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
 // ErrInvalidRequest wraps every error of Validate: the requested identity is
-// not a well-formed workload identity. The cause (for example
-// spiffe.ErrInvalidName) is wrapped too.
-var ErrInvalidRequest = errors.New("invalid request")
+// not a well-formed workload identity.
+var ErrInvalidRequest = validator.ErrInvalidRequest
 
 // Validator grants the requested identity once its shape is checked. The
 // zero value is ready to use.
@@ -26,16 +22,13 @@ var _ validator.Validator = (*Validator)(nil)
 func New() *Validator { return &Validator{} }
 
 // Validate returns spiffe://<trust-domain>/ns/<namespace>/<app-id> for the
-// request. An empty trust domain means spiffe.DefaultTrustDomain. The token,
-// if any, is ignored. Validate never blocks.
+// request after Dapr's common request rules (validator.CheckRequest). An
+// empty trust domain means "public". The token, if any, is ignored.
+// Validate never blocks.
 func (*Validator) Validate(_ context.Context, req validator.Request) (spiffeid.ID, error) {
-	td, err := spiffe.TrustDomain(req.TrustDomain)
+	td, err := validator.CheckRequest(req)
 	if err != nil {
-		return spiffeid.ID{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return spiffeid.ID{}, err
 	}
-	id, err := spiffe.AppID(td, req.Namespace, req.AppID)
-	if err != nil {
-		return spiffeid.ID{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
-	}
-	return id, nil
+	return validator.WorkloadID(td, req.Namespace, req.AppID)
 }

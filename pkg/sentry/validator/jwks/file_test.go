@@ -43,7 +43,7 @@ func run(t *testing.T, v *Validator) (stop func()) {
 // verifies reports whether token proves testSubject to v.
 func verifies(t *testing.T, v *Validator, token string) bool {
 	t.Helper()
-	_, err := v.Validate(t.Context(), validator.Request{AppID: "orders", Namespace: "default", Token: token})
+	_, err := v.Validate(t.Context(), validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", Token: token})
 	return err == nil
 }
 

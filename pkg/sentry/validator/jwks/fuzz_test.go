@@ -66,7 +66,7 @@ func FuzzValidateToken(f *testing.F) {
 	f.Add(`{"payload":"e30","signatures":[]}`)
 	f.Add("")
 	f.Fuzz(func(t *testing.T, token string) {
-		id, err := v.Validate(t.Context(), validator.Request{AppID: "orders", Namespace: "default", Token: token})
+		id, err := v.Validate(t.Context(), validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", Token: token})
 		if err == nil {
 			t.Fatalf("a token not signed by the key set validated as %s", id)
 		}

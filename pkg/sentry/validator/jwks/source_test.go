@@ -73,7 +73,7 @@ func TestInlineSources(t *testing.T) {
 			v, err := New(opts)
 			require.NoError(t, err)
 			require.True(t, v.Ready())
-			id, err := v.Validate(t.Context(), validator.Request{AppID: "orders", Namespace: "default", Token: mint(t, k, validClaims())})
+			id, err := v.Validate(t.Context(), validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", Token: mint(t, k, validClaims())})
 			require.NoError(t, err)
 			assert.Equal(t, testSubject, id.String())
 		})

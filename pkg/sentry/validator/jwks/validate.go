@@ -13,8 +13,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry/validator"
-	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
 // Errors of Validate that callers branch on. Each is wrapped with details
@@ -25,7 +25,7 @@ var (
 	// ErrNotReady means no key set has been loaded yet.
 	ErrNotReady = errors.New("jwks validator not ready")
 	// ErrInvalidRequest means the requested identity is malformed.
-	ErrInvalidRequest = errors.New("invalid request")
+	ErrInvalidRequest = validator.ErrInvalidRequest
 	// ErrInvalidToken means the token does not prove the requested identity.
 	ErrInvalidToken = errors.New("token validation failed")
 )
@@ -34,24 +34,46 @@ var (
 // it (see the package documentation). It never blocks.
 func (v *Validator) Validate(_ context.Context, req validator.Request) (spiffeid.ID, error) {
 	if req.Token == "" {
-		return spiffeid.ID{}, ErrNoToken
+		return spiffeid.ID{}, validator.Deny(ErrNoToken, ErrNoToken.Error())
 	}
 	set := v.keys.Load()
 	if set == nil {
-		return spiffeid.ID{}, ErrNotReady
+		return spiffeid.ID{}, validator.Deny(ErrNotReady, ErrNotReady.Error())
 	}
-	td, err := spiffe.TrustDomain(req.TrustDomain)
+	td, err := validator.CheckRequest(req)
 	if err != nil {
-		return spiffeid.ID{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return spiffeid.ID{}, err
 	}
-	id, err := spiffe.AppID(td, req.Namespace, req.AppID)
+	id, err := validator.WorkloadID(td, req.Namespace, req.AppID)
 	if err != nil {
-		return spiffeid.ID{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return spiffeid.ID{}, err
 	}
 	if err := v.verify(*set, []byte(req.Token), id); err != nil {
-		return spiffeid.ID{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		// The caller learns which check failed, in jwx's words as Dapr's
+		// callers do, never what the token holds.
+		return spiffeid.ID{}, validator.Deny(fmt.Errorf("%w: %w", ErrInvalidToken, err), ErrInvalidToken.Error()+": "+publicReason(err))
 	}
 	return id, nil
+}
+
+// reason is a verify failure: public is safe to tell the caller (no token
+// content), the error text is for the log.
+type reason struct {
+	public string
+	err    error
+}
+
+func (r *reason) Error() string { return r.err.Error() }
+func (r *reason) Unwrap() error { return r.err }
+
+func fail(public string, err error) error { return &reason{public: public, err: err} }
+
+func publicReason(err error) string {
+	var r *reason
+	if errors.As(err, &r) {
+		return r.public
+	}
+	return "invalid token"
 }
 
 // verify checks the token's signature against set and its claims against
@@ -59,15 +81,15 @@ func (v *Validator) Validate(_ context.Context, req validator.Request) (spiffeid
 func (v *Validator) verify(set jwk.Set, token []byte, id spiffeid.ID) error {
 	msg, err := jws.Parse(token, jws.WithCompact())
 	if err != nil {
-		return fmt.Errorf("parse token: %w", err)
+		return fail("failed to parse token", fmt.Errorf("parse token: %w", err))
 	}
 	sigs := msg.Signatures()
 	if len(sigs) != 1 {
-		return fmt.Errorf("token has %d signatures, want 1", len(sigs))
+		return fail("token must have exactly one signature", fmt.Errorf("token has %d signatures, want 1", len(sigs)))
 	}
 	hdr := sigs[0].ProtectedHeaders()
 	if alg := hdr.Algorithm(); alg == "" || alg == jwa.NoSignature {
-		return fmt.Errorf("unsigned token (alg %q)", alg)
+		return fail("token is not signed", fmt.Errorf("unsigned token (alg %q)", alg))
 	}
 	// A token naming its key must be verified by that key; one naming none
 	// may be verified by any key of the set.
@@ -79,19 +101,20 @@ func (v *Validator) verify(set jwk.Set, token []byte, id spiffeid.ID) error {
 			jws.WithMultipleKeysPerKeyID(true)),
 		jwt.WithValidate(false))
 	if err != nil {
+		const public = "could not verify message using any of the signatures or keys"
 		if kid != "" {
-			return fmt.Errorf("verify signature (kid %q, alg %s): %w", kid, hdr.Algorithm(), err)
+			return fail(public, fmt.Errorf("verify signature (kid %q, alg %s): %w", log.Bound(kid), hdr.Algorithm(), err))
 		}
-		return fmt.Errorf("verify signature (no kid, alg %s): %w", hdr.Algorithm(), err)
+		return fail(public, fmt.Errorf("verify signature (no kid, alg %s): %w", hdr.Algorithm(), err))
 	}
 	if err := v.checkTimes(tok); err != nil {
 		return err
 	}
 	if sub := tok.Subject(); sub != id.String() {
-		return fmt.Errorf("subject %q is not the requested identity %q", sub, id)
+		return fail(`"sub" not satisfied`, fmt.Errorf("subject %q is not the requested identity %q", log.Bound(sub), id))
 	}
 	if aud := tok.Audience(); !slices.Contains(aud, v.opts.SentryID.String()) {
-		return fmt.Errorf("audience %q does not contain Sentry's ID %q", aud, v.opts.SentryID)
+		return fail(`"aud" not satisfied`, fmt.Errorf("audience of %d values does not contain Sentry's ID %q", len(aud), v.opts.SentryID))
 	}
 	return nil
 }
@@ -101,7 +124,7 @@ func (v *Validator) verify(set jwk.Set, token []byte, id spiffeid.ID) error {
 func (v *Validator) checkTimes(tok jwt.Token) error {
 	exp := tok.Expiration()
 	if exp.IsZero() || exp.Unix() <= 0 {
-		return errors.New(`token has no "exp" claim`)
+		return fail(`"exp" not satisfied: required claim not found`, errors.New(`token has no "exp" claim`))
 	}
 	now := v.opts.Clock.Now()
 	skew := v.opts.AllowedClockSkew
@@ -110,13 +133,13 @@ func (v *Validator) checkTimes(tok jwt.Token) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, jwt.ErrTokenExpired()):
-		return fmt.Errorf("token expired at %s, now is %s (allowed skew %s): %w", stamp(exp), stamp(now), skew, err)
+		return fail(`"exp" not satisfied`, fmt.Errorf("token expired at %s, now is %s (allowed skew %s): %w", stamp(exp), stamp(now), skew, err))
 	case errors.Is(err, jwt.ErrTokenNotYetValid()):
-		return fmt.Errorf("token not valid before %s, now is %s (allowed skew %s): %w", stamp(tok.NotBefore()), stamp(now), skew, err)
+		return fail(`"nbf" not satisfied`, fmt.Errorf("token not valid before %s, now is %s (allowed skew %s): %w", stamp(tok.NotBefore()), stamp(now), skew, err))
 	case errors.Is(err, jwt.ErrInvalidIssuedAt()):
-		return fmt.Errorf("token issued in the future at %s, now is %s (allowed skew %s): %w", stamp(tok.IssuedAt()), stamp(now), skew, err)
+		return fail(`"iat" not satisfied`, fmt.Errorf("token issued in the future at %s, now is %s (allowed skew %s): %w", stamp(tok.IssuedAt()), stamp(now), skew, err))
 	default:
-		return fmt.Errorf("validate claims: %w", err)
+		return fail("invalid claims", fmt.Errorf("validate claims: %w", err))
 	}
 }
 

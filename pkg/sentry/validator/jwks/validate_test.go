@@ -2,6 +2,8 @@ package jwks
 
 import (
 	"encoding/base64"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trustplane/trustplane/pkg/sentry/validator"
-	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
 func TestValidate(t *testing.T) {
@@ -26,7 +27,7 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, v.Ready(), "an inline source is ready after New")
 
-	req := validator.Request{AppID: "orders", Namespace: "default"}
+	req := validator.Request{HasCSR: true, AppID: "orders", Namespace: "default"}
 	with := func(mutate func(*claims)) claims {
 		c := validClaims()
 		mutate(&c)
@@ -64,7 +65,7 @@ func TestValidate(t *testing.T) {
 		},
 		"a token for another trust domain proves that one": {
 			token: mint(t, es, with(func(c *claims) { c.sub = "spiffe://example.org/ns/default/orders" })),
-			req:   validator.Request{AppID: "orders", Namespace: "default", TrustDomain: "example.org"},
+			req:   validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", TrustDomain: "example.org"},
 			want:  "spiffe://example.org/ns/default/orders",
 		},
 		"a token expired within the allowed skew is accepted": {
@@ -97,7 +98,7 @@ func TestValidate(t *testing.T) {
 		},
 		"a request for another trust domain is rejected": {
 			token:   mint(t, es, validClaims()),
-			req:     validator.Request{AppID: "orders", Namespace: "default", TrustDomain: "example.org"},
+			req:     validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", TrustDomain: "example.org"},
 			wantErr: ErrInvalidToken, errText: "subject",
 		},
 		"a token expired beyond the allowed skew is rejected": {
@@ -152,17 +153,17 @@ func TestValidate(t *testing.T) {
 		},
 		"an app ID with a dot is rejected before the token is looked at": {
 			token:   mint(t, es, validClaims()),
-			req:     validator.Request{AppID: "orders.v1", Namespace: "default"},
-			wantErr: spiffe.ErrInvalidName,
+			req:     validator.Request{HasCSR: true, AppID: "orders.v1", Namespace: "default"},
+			wantErr: ErrInvalidRequest, errText: "parameter app-id cannot contain dots",
 		},
 		"an empty namespace is rejected": {
 			token:   mint(t, es, validClaims()),
-			req:     validator.Request{AppID: "orders"},
+			req:     validator.Request{HasCSR: true, AppID: "orders"},
 			wantErr: ErrInvalidRequest,
 		},
 		"a malformed trust domain is rejected": {
 			token:   mint(t, es, validClaims()),
-			req:     validator.Request{AppID: "orders", Namespace: "default", TrustDomain: "Bad Domain"},
+			req:     validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", TrustDomain: "Bad Domain"},
 			wantErr: ErrInvalidRequest, errText: "trust domain",
 		},
 	}
@@ -186,6 +187,16 @@ func TestValidate(t *testing.T) {
 			if tc.token != "" {
 				assert.NotContains(t, err.Error(), tc.token, "errors never carry the token")
 			}
+			msg := validator.PublicMessage(err)
+			assert.NotEqual(t, "permission denied", msg, "every refusal has Dapr's reason")
+			if errors.Is(err, ErrInvalidToken) {
+				assert.True(t, strings.HasPrefix(msg, "token validation failed: "), msg)
+			}
+			for _, part := range strings.Split(tc.token, ".") {
+				if len(part) > 8 {
+					assert.NotContains(t, msg, part, "the caller's message carries nothing of the token")
+				}
+			}
 		})
 	}
 }
@@ -196,7 +207,7 @@ func TestValidateNotReady(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, v.Ready())
 
-	_, err = v.Validate(t.Context(), validator.Request{AppID: "orders", Namespace: "default", Token: "x.y.z"})
+	_, err = v.Validate(t.Context(), validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", Token: "x.y.z"})
 	require.ErrorIs(t, err, ErrNotReady)
 	assert.EqualError(t, err, "jwks validator not ready")
 }
@@ -207,7 +218,7 @@ func TestValidateUsesTheInjectedClock(t *testing.T) {
 	opts.AllowedClockSkew = time.Second
 	v, err := New(opts)
 	require.NoError(t, err)
-	req := validator.Request{AppID: "orders", Namespace: "default", Token: mint(t, k, validClaims())}
+	req := validator.Request{HasCSR: true, AppID: "orders", Namespace: "default", Token: mint(t, k, validClaims())}
 
 	_, err = v.Validate(t.Context(), req)
 	require.NoError(t, err)

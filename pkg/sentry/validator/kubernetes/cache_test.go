@@ -18,7 +18,7 @@ import (
 func reviewed(t *testing.T, exp time.Time, edit ...func(*Options)) (*harness, validator.Request) {
 	t.Helper()
 	h := start(t, []*corev1.Pod{newPod("shop", "orders-1", "orders", "uid-1", nil)}, nil, edit...)
-	req := validator.Request{Namespace: "shop", AppID: "orders-1", Token: fakeJWT("t", exp)}
+	req := validator.Request{HasCSR: true, Namespace: "shop", AppID: "orders-1", Token: fakeJWT("t", exp)}
 	h.setStatus(req.Token, okStatus(boundUser("shop", "orders", "orders-1", "uid-1")))
 	_, err := h.v.Validate(t.Context(), req)
 	require.NoError(t, err)
@@ -87,7 +87,7 @@ func TestCachedReviewStillChecksThePod(t *testing.T) {
 
 func TestFailedReviewsAreNotCached(t *testing.T) {
 	h := start(t, []*corev1.Pod{newPod("shop", "orders-1", "orders", "uid-1", nil)}, nil)
-	req := validator.Request{Namespace: "shop", AppID: "orders-1", Token: fakeJWT("t", epoch.Add(time.Hour))}
+	req := validator.Request{HasCSR: true, Namespace: "shop", AppID: "orders-1", Token: fakeJWT("t", epoch.Add(time.Hour))}
 	h.setStatus(req.Token, authnv1.TokenReviewStatus{Error: "invalidated"})
 	for range 3 {
 		_, err := h.v.Validate(t.Context(), req)

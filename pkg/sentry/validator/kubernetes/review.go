@@ -13,6 +13,9 @@ import (
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/trustplane/trustplane/pkg/log"
+	"github.com/trustplane/trustplane/pkg/sentry/validator"
 )
 
 // LegacyAudience is the token audience of pre-1.12 Dapr sidecars, still
@@ -52,20 +55,20 @@ func (v *Validator) review(ctx context.Context, token string) (identity, error) 
 	}, metav1.CreateOptions{})
 	if err != nil {
 		v.metrics.reviews.WithLabelValues(ResultError).Inc()
-		return identity{}, fmt.Errorf("%w: %w", ErrTokenReview, err)
+		return identity{}, validator.Deny(fmt.Errorf("%w: %w", ErrTokenReview, err), "token review failed: "+log.Bound(err.Error()))
 	}
 	st := res.Status
 	switch {
 	case st.Error != "":
 		v.metrics.reviews.WithLabelValues(ResultRejected).Inc()
-		return identity{}, fmt.Errorf("%w: %s", ErrInvalidToken, st.Error)
+		return identity{}, validator.Deny(fmt.Errorf("%w: %s", ErrInvalidToken, log.Bound(st.Error)), "invalid token: "+log.Bound(st.Error))
 	case !st.Authenticated:
 		v.metrics.reviews.WithLabelValues(ResultRejected).Inc()
-		return identity{}, fmt.Errorf("%w: authentication failed", ErrInvalidToken)
+		return identity{}, validator.Deny(fmt.Errorf("%w: authentication failed", ErrInvalidToken), "authentication failed")
 	}
 	v.metrics.reviews.WithLabelValues(ResultAuthenticated).Inc()
 	if !slices.ContainsFunc(st.Audiences, func(a string) bool { return slices.Contains(v.audiences, a) }) {
-		return identity{}, fmt.Errorf("%w: token audiences %q do not include %q", ErrInvalidToken, st.Audiences, v.audiences)
+		return identity{}, validator.Deny(fmt.Errorf("%w: token audiences %q do not include %q", ErrInvalidToken, st.Audiences, v.audiences), "authentication failed")
 	}
 	id, err := identityOf(st.User)
 	if err != nil {
@@ -89,11 +92,11 @@ func (v *Validator) review(ctx context.Context, token string) (identity, error) 
 func identityOf(u authnv1.UserInfo) (identity, error) {
 	ns, sa, err := parseServiceAccount(u.Username)
 	if err != nil {
-		return identity{}, err
+		return identity{}, validator.Deny(err, "provided token is not a properly structured service account token")
 	}
 	name, uid, err := boundPod(u.Extra)
 	if err != nil {
-		return identity{}, err
+		return identity{}, validator.Deny(err, "kubernetes.io/pod/name claim is missing from Kubernetes token")
 	}
 	return identity{namespace: ns, serviceAccount: sa, podName: name, podUID: uid}, nil
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry/validator"
-	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
 // The pod annotations Validate reads.
@@ -32,7 +32,7 @@ var (
 	// ErrNoToken means the request carried no token.
 	ErrNoToken = errors.New("the request does not contain a token")
 	// ErrInvalidRequest means the requested identity is malformed.
-	ErrInvalidRequest = errors.New("invalid request")
+	ErrInvalidRequest = validator.ErrInvalidRequest
 	// ErrTokenReview means the TokenReview call itself failed.
 	ErrTokenReview = errors.New("token review failed")
 	// ErrInvalidToken means the apiserver did not authenticate the token
@@ -68,10 +68,13 @@ var (
 // from its caches.
 func (v *Validator) Validate(ctx context.Context, req validator.Request) (spiffeid.ID, error) {
 	if !v.Ready() {
-		return spiffeid.ID{}, ErrNotReady
+		return spiffeid.ID{}, validator.Deny(ErrNotReady, ErrNotReady.Error())
 	}
-	if err := checkRequest(req); err != nil {
+	if _, err := validator.CheckRequest(req); err != nil {
 		return spiffeid.ID{}, err
+	}
+	if req.Token == "" {
+		return spiffeid.ID{}, validator.Deny(ErrNoToken, ErrNoToken.Error())
 	}
 	id, err := v.review(ctx, req.Token)
 	if err != nil {
@@ -79,49 +82,26 @@ func (v *Validator) Validate(ctx context.Context, req validator.Request) (spiffe
 	}
 	pod, err := v.pod(id)
 	if err != nil {
-		return spiffeid.ID{}, err
+		return spiffeid.ID{}, validator.Deny(err, ErrPodNotFound.Error())
 	}
 	if req.Namespace != id.namespace || pod.Namespace != id.namespace {
-		return spiffeid.ID{}, fmt.Errorf("%w: requested %q, the token's service account is in %q", ErrNamespaceMismatch, req.Namespace, id.namespace)
+		return spiffeid.ID{}, validator.Deny(
+			fmt.Errorf("%w: requested %q, the token's service account is in %q", ErrNamespaceMismatch, log.Bound(req.Namespace), id.namespace),
+			"namespace mismatch; received namespace: "+log.Bound(req.Namespace))
 	}
 	if pod.Spec.ServiceAccountName != id.serviceAccount {
-		return spiffeid.ID{}, fmt.Errorf("%w: pod %s/%s runs as %q, the token is of %q",
-			ErrServiceAccountMismatch, pod.Namespace, pod.Name, pod.Spec.ServiceAccountName, id.serviceAccount)
+		return spiffeid.ID{}, validator.Deny(fmt.Errorf("%w: pod %s/%s runs as %q, the token is of %q",
+			ErrServiceAccountMismatch, pod.Namespace, pod.Name, pod.Spec.ServiceAccountName, id.serviceAccount), ErrServiceAccountMismatch.Error())
 	}
 	td, appID, err := v.expected(pod)
 	if err != nil {
 		return spiffeid.ID{}, err
 	}
 	if req.AppID != appID {
-		return spiffeid.ID{}, fmt.Errorf("%w: expected %q, received %q", ErrAppIDMismatch, appID, req.AppID)
+		return spiffeid.ID{}, validator.Deny(fmt.Errorf("%w: expected %q, received %q", ErrAppIDMismatch, appID, log.Bound(req.AppID)),
+			fmt.Sprintf("app-id mismatch. expected: %s, received: %s", appID, log.Bound(req.AppID)))
 	}
-	out, err := spiffe.AppID(td, pod.Namespace, appID)
-	if err != nil {
-		return spiffeid.ID{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
-	}
-	return out, nil
-}
-
-// checkRequest checks the shape of the requested identity and that there
-// is a token.
-func checkRequest(req validator.Request) error {
-	if req.Token == "" {
-		return ErrNoToken
-	}
-	var errs []error
-	if err := spiffe.ValidateAppID(req.AppID); err != nil {
-		errs = append(errs, err)
-	}
-	if err := spiffe.ValidateNamespace(req.Namespace); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := spiffe.TrustDomain(req.TrustDomain); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrInvalidRequest, errors.Join(errs...))
-	}
-	return nil
+	return validator.WorkloadID(td, pod.Namespace, appID)
 }
 
 // pod returns the cached pod the token is bound to, provided it is the very
@@ -151,17 +131,26 @@ func (v *Validator) expected(pod *corev1.Pod) (spiffeid.TrustDomain, string, err
 			appID = pod.Name
 		}
 		td, err := v.appTrustDomain(pod.Namespace, pod.Annotations[AnnotationConfig])
-		return td, appID, err
+		switch {
+		case errors.Is(err, ErrTrustDomain):
+			return td, appID, validator.Deny(err, "failed to parse trust domain of the pod's configuration")
+		case err != nil:
+			return td, appID, validator.Deny(err, "failed to get configuration")
+		}
+		return td, appID, nil
 	}
 	switch {
 	case pod.Namespace != v.opts.ControlPlaneNamespace:
-		return spiffeid.TrustDomain{}, "", fmt.Errorf("%w: control plane service in namespace %q is not allowed (only in %q)",
-			ErrControlPlane, pod.Namespace, v.opts.ControlPlaneNamespace)
+		return spiffeid.TrustDomain{}, "", validator.Deny(fmt.Errorf("%w: control plane service in namespace %q is not allowed (only in %q)",
+			ErrControlPlane, pod.Namespace, v.opts.ControlPlaneNamespace),
+			fmt.Sprintf("control plane service in namespace '%s' is not allowed", pod.Namespace))
 	case !slices.Contains(ControlPlaneServices, svc):
-		return spiffeid.TrustDomain{}, "", fmt.Errorf("%w: unknown control plane service %q of pod %q", ErrControlPlane, svc, pod.Name)
+		return spiffeid.TrustDomain{}, "", validator.Deny(fmt.Errorf("%w: unknown control plane service %q of pod %q", ErrControlPlane, log.Bound(svc), pod.Name),
+			fmt.Sprintf("unknown control plane service '%s'", pod.Name))
 	}
 	if _, ok := pod.Annotations[AnnotationAppID]; ok {
-		return spiffeid.TrustDomain{}, "", fmt.Errorf("%w: control plane pod %q cannot have annotation %q", ErrControlPlane, pod.Name, AnnotationAppID)
+		return spiffeid.TrustDomain{}, "", validator.Deny(fmt.Errorf("%w: control plane pod %q cannot have annotation %q", ErrControlPlane, pod.Name, AnnotationAppID),
+			fmt.Sprintf("control plane service '%s' cannot have annotation '%s'", pod.Name, AnnotationAppID))
 	}
 	return v.opts.ControlPlaneTrustDomain, "dapr-" + svc, nil
 }

@@ -45,10 +45,17 @@ type Cluster struct {
 
 // New starts the apiserver with the CRDs of config/crd/bases and Dapr's
 // Component CRD, creates the control-plane namespace and its
-// ServiceAccounts, and applies config/rbac/sentry.yaml and
+// ServiceAccounts, and applies config/rbac/sentry.yaml (or, with
+// Options.SentryRBAC DaprRBAC, Dapr's rules for dapr-sentry instead) and
 // config/rbac/injector.yaml.
-func New(t *testing.T) *Cluster {
+func New(t *testing.T, opts ...Options) *Cluster {
 	t.Helper()
+	var o Options
+	for _, x := range opts {
+		if x.SentryRBAC != TrustplaneRBAC {
+			o.SentryRBAC = x.SentryRBAC
+		}
+	}
 	env := envtest.Start(t, envtest.Options{
 		CRDDirectoryPaths: []string{filepath.Join(envtest.RepoRoot(), "config", "crd", "bases")},
 		CRDs:              []*apiextensionsv1.CustomResourceDefinition{ComponentCRD()},
@@ -59,7 +66,12 @@ func New(t *testing.T) *Cluster {
 		_, err := c.Client.CoreV1().ServiceAccounts(ControlPlaneNamespace).Create(Context(t), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	c.ApplyRBAC(t, "sentry.yaml")
+	switch o.SentryRBAC {
+	case DaprRBAC:
+		c.applyDaprRBAC(t)
+	default:
+		c.ApplyRBAC(t, "sentry.yaml")
+	}
 	c.ApplyRBAC(t, "injector.yaml")
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"unicode/utf8"
 
@@ -33,9 +34,7 @@ func (s *Store) syncConfigMap(ctx context.Context, sec *corev1.Secret, roots []b
 			continue
 		}
 		if err != nil {
-			msg := fmt.Sprintf("could not publish the roots of Secret %s to ConfigMap %s in namespace %s: %v", s.secretName, s.cmName, s.ns, err)
-			s.log.Error("Could not publish the trust anchors", zap.String(logKeyConfigMap, s.cmName), zap.Error(err))
-			s.event(sec, corev1.EventTypeWarning, ReasonConfigMapFailed, msg)
+			s.publishFailed(sec, "roots", err)
 		}
 		return
 	}
@@ -50,14 +49,14 @@ func (s *Store) syncConfigMapOnce(ctx context.Context, sec *corev1.Secret, roots
 			ObjectMeta: metav1.ObjectMeta{Name: s.cmName, Namespace: s.ns},
 		}, roots), metav1.CreateOptions{})
 		if err != nil {
-			return fmt.Errorf("create ConfigMap: %w", err)
+			return &callError{verb: "create", kind: "ConfigMap", err: err}
 		}
 		s.setCMRV(created.ResourceVersion)
 		s.log.Info("Created the trust anchors ConfigMap from the Secret", zap.String(logKeyConfigMap, s.cmName))
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("get ConfigMap: %w", err)
+		return &callError{verb: "get", kind: "ConfigMap", err: err}
 	}
 	s.setCMRV(cm.ResourceVersion)
 	cur := configMapRoots(cm, ConfigMapKey)
@@ -99,6 +98,63 @@ func (s *Store) syncConfigMapOnce(ctx context.Context, sec *corev1.Secret, roots
 	return nil
 }
 
+// callError is a failed apiserver call of the store.
+type callError struct {
+	verb, kind string // for example "create", "ConfigMap"
+	err        error
+}
+
+func (e *callError) Error() string { return e.verb + " " + e.kind + ": " + e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
+
+// publishFailed reports what (the roots, the JWT key set) that could not
+// be published to the ConfigMap: a log line and a Warning Event on the
+// Secret. A call that RBAC refuses is reported once, naming the rule it
+// needs, and then at debug level only: the Role does not change by itself,
+// and Sentry signs without the ConfigMap.
+func (s *Store) publishFailed(sec *corev1.Secret, what string, err error) {
+	var ce *callError
+	if apierrors.IsForbidden(err) && errors.As(err, &ce) {
+		if !s.firstRefusal(ce.verb + " " + ce.kind) {
+			s.log.Debug("Still not allowed to publish to the trust anchors ConfigMap", zap.String(logKeyConfigMap, s.cmName), zap.Error(err))
+			return
+		}
+		rule := fmt.Sprintf("%s configmaps named %s in namespace %s", ce.verb, s.cmName, s.ns)
+		fix := "grant that rule (see the store's Role, config/rbac/sentry.yaml)"
+		if ce.verb == "create" {
+			// RBAC cannot restrict create by name.
+			rule = fmt.Sprintf("create configmaps in namespace %s", s.ns)
+			fix = "create the ConfigMap (empty), as Dapr's chart does, or " + fix
+		}
+		msg := fmt.Sprintf("could not publish the %s of Secret %s to ConfigMap %s in namespace %s: RBAC does not allow %s; %s. Sentry signs without it and will not report this again",
+			what, s.secretName, s.cmName, s.ns, rule, fix)
+		s.log.Warn("Not allowed to publish to the trust anchors ConfigMap: "+msg, zap.String(logKeyConfigMap, s.cmName))
+		s.event(sec, corev1.EventTypeWarning, ReasonConfigMapFailed, msg)
+		return
+	}
+	msg := fmt.Sprintf("could not publish the %s of Secret %s to ConfigMap %s in namespace %s: %v", what, s.secretName, s.cmName, s.ns, err)
+	logMsg := "Could not publish the " + what
+	if what == "roots" {
+		logMsg = "Could not publish the trust anchors"
+	}
+	s.log.Error(logMsg, zap.String(logKeyConfigMap, s.cmName), zap.Error(err))
+	s.event(sec, corev1.EventTypeWarning, ReasonConfigMapFailed, msg)
+}
+
+// firstRefusal reports whether call is refused for the first time.
+func (s *Store) firstRefusal(call string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refusedCalls[call] {
+		return false
+	}
+	if s.refusedCalls == nil {
+		s.refusedCalls = map[string]bool{}
+	}
+	s.refusedCalls[call] = true
+	return true
+}
+
 // mismatch reports, once per pair of versions, a ConfigMap whose roots
 // disagree with the Secret's and which Sentry did not write.
 func (s *Store) mismatch(sec *corev1.Secret, cm *corev1.ConfigMap, diff rootsDiff) {
@@ -125,7 +181,7 @@ func (s *Store) mismatch(sec *corev1.Secret, cm *corev1.ConfigMap, diff rootsDif
 func (s *Store) updateConfigMap(ctx context.Context, cm *corev1.ConfigMap, roots []byte) error {
 	updated, err := s.client.CoreV1().ConfigMaps(s.ns).Update(ctx, s.publish(cm.DeepCopy(), roots), metav1.UpdateOptions{})
 	if err != nil {
-		return fmt.Errorf("update ConfigMap: %w", err)
+		return &callError{verb: "update", kind: "ConfigMap", err: err}
 	}
 	s.setCMRV(updated.ResourceVersion)
 	return nil

@@ -74,8 +74,10 @@
 //
 // Watch runs one informer for the Secret and one for the ConfigMap, each
 // restricted to its object by a metadata.name field selector (an informer
-// re-lists when its watch expires or breaks). Events with a resourceVersion
-// already seen are skipped. See Watch for what each change does.
+// re-lists when its watch expires or breaks). With Options.PollSecret (or
+// PollConfigMap) the object is read with a GET at that interval instead,
+// which needs no list or watch. Events with a resourceVersion already seen
+// are skipped. See Watch for what each change does.
 //
 // # RBAC
 //
@@ -90,6 +92,15 @@
 //   - configmaps get, list, watch, update restricted to the ConfigMap, and
 //     configmaps create (unrestricted, for the same reason);
 //   - events create and patch (core group), for the Recorder.
+//
+// It also works with the least Dapr's chart grants (secrets get and update,
+// configmaps get, update, list and watch, all by name; no Events): with
+// PollSecret set, no Recorder, and both objects created empty beforehand.
+// An object that is absent then cannot be created: for the Secret, Save
+// returns an error naming the rule; for the ConfigMap, the store logs one
+// warning naming the rule, records it as an Event if it can, and signs
+// without it. Any other call RBAC refuses while publishing the ConfigMap is
+// reported once too, not on every attempt.
 //
 // The store never deletes anything.
 package kubernetes

@@ -176,7 +176,9 @@ func (s *Store) syncJWKS(ctx context.Context, sec *corev1.Secret, m *jwt.Materia
 		if err == nil && cm.Data[s.jwtKeys[1]] == want {
 			return
 		}
-		if err == nil {
+		if err != nil {
+			err = &callError{verb: "get", kind: "ConfigMap", err: err}
+		} else {
 			upd := cm.DeepCopy()
 			if upd.Data == nil {
 				upd.Data = map[string]string{}
@@ -188,13 +190,12 @@ func (s *Store) syncJWKS(ctx context.Context, sec *corev1.Secret, m *jwt.Materia
 				s.log.Info("Published the JWT key set to the trust anchors ConfigMap", zap.String(logKeyConfigMap, s.cmName), zap.Int("keys", m.Keys()))
 				return
 			}
+			err = &callError{verb: "update", kind: "ConfigMap", err: err}
 		}
 		if apierrors.IsConflict(err) {
 			continue
 		}
-		msg := fmt.Sprintf("could not publish the JWT key set of Secret %s to ConfigMap %s in namespace %s: %v", s.secretName, s.cmName, s.ns, err)
-		s.log.Error("Could not publish the JWT key set", zap.String(logKeyConfigMap, s.cmName), zap.Error(err))
-		s.event(sec, corev1.EventTypeWarning, ReasonConfigMapFailed, msg)
+		s.publishFailed(sec, "JWT key set", err)
 		return
 	}
 }

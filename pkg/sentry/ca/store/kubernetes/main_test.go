@@ -13,7 +13,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestAgainstAPIServer runs every scenario against a real kube-apiserver,
 // once as an admin and once as a user holding only the Role the store
-// documents (Store.Role), which proves that Role is enough.
+// documents (Store.Role), which proves that Role is enough; and the Dapr
+// scenarios as a user holding only the Role Dapr's chart gives Sentry.
 func TestAgainstAPIServer(t *testing.T) {
 	env := envtest.Start(t)
 	const userName = "sentry-trust-bundle-user"
@@ -26,16 +27,20 @@ func TestAgainstAPIServer(t *testing.T) {
 	for identity, set := range map[string]map[string]func(*testing.T, *fixture){
 		"as an admin": scenarios,
 		"as a user with only the documented Role": limited,
+		"as a user with only Dapr's Role":         daprScenarios(),
 	} {
 		t.Run(identity, func(t *testing.T) {
 			for name, run := range set {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					if identity == "as an admin" {
+					switch identity {
+					case "as an admin":
 						run(t, newFixture(t, env.Config, nil, ""))
-						return
+					case "as a user with only Dapr's Role":
+						run(t, newDaprFixture(t, env.Config, userConfig, userName))
+					default:
+						run(t, newFixture(t, env.Config, userConfig, userName))
 					}
-					run(t, newFixture(t, env.Config, userConfig, userName))
 				})
 			}
 		})

@@ -47,6 +47,12 @@ func (s *Store) Save(b *bundle.Bundle) error {
 				s.log.Info("Another writer created the trust bundle Secret first; reading it again")
 				continue
 			}
+			if apierrors.IsForbidden(err) {
+				// RBAC cannot restrict create by name; Dapr's Role has none.
+				return fmt.Errorf("save trust bundle: Secret %s does not exist in namespace %s and RBAC does not allow Sentry to create it "+
+					"(create secrets in namespace %s): create it empty, as Dapr's chart does, or grant that rule (see the store's Role, config/rbac/sentry.yaml): %w",
+					s.secretName, s.ns, s.ns, err)
+			}
 			if err != nil {
 				return fmt.Errorf("save trust bundle: create Secret %s in namespace %s: %w", s.secretName, s.ns, err)
 			}

@@ -77,6 +77,14 @@ type Options struct {
 	// Timeout bounds the API calls of one Load, Save or watch event.
 	// Default DefaultTimeout.
 	Timeout time.Duration
+	// PollSecret, when positive, makes Watch read the Secret with a GET
+	// at this interval instead of listing and watching it: for a Role
+	// that grants get and update of the Secret but not list and watch, as
+	// Dapr's does. Default 0: list and watch.
+	PollSecret time.Duration
+	// PollConfigMap is PollSecret for the ConfigMap. Default 0: list and
+	// watch.
+	PollConfigMap time.Duration
 	// JWT, when set, adds the JWT-SVID signing key and key set to the
 	// Secret keys the store loads, saves and watches, and publishes the key
 	// set in the ConfigMap. Default: off.
@@ -97,6 +105,8 @@ type Store struct {
 	jwtParse   jwt.ParseOptions
 	recorder   record.EventRecorder
 	timeout    time.Duration
+	pollSecret time.Duration // 0: list and watch
+	pollCM     time.Duration // 0: list and watch
 	log        *zap.Logger
 
 	// last is the last valid bundle loaded or saved; Watch reports only
@@ -104,9 +114,10 @@ type Store struct {
 	last atomic.Pointer[bundle.Bundle]
 
 	mu           sync.Mutex
-	lastSecretRV string // resourceVersion of the Secret last loaded or written
-	lastCMRV     string // resourceVersion of the ConfigMap last read or written
-	warned       string // "<ConfigMap rv>/<Secret rv>" of the last mismatch reported
+	lastSecretRV string          // resourceVersion of the Secret last loaded or written
+	lastCMRV     string          // resourceVersion of the ConfigMap last read or written
+	warned       string          // "<ConfigMap rv>/<Secret rv>" of the last mismatch reported
+	refusedCalls map[string]bool // calls refused as Forbidden and reported once
 
 	// watching, when set, is called once Watch's informers have synced
 	// (for tests).
@@ -129,6 +140,8 @@ func New(opts Options) (*Store, error) {
 		keys:       [3]string{or(opts.RootKey, DefaultRootKey), or(opts.IssuerKey, DefaultIssuerKey), or(opts.KeyKey, DefaultKeyKey)},
 		recorder:   opts.Recorder,
 		timeout:    opts.Timeout,
+		pollSecret: opts.PollSecret,
+		pollCM:     opts.PollConfigMap,
 		log:        opts.Logger,
 	}
 	for _, n := range []string{s.secretName, s.cmName} {

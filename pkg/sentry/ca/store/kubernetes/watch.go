@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -20,10 +21,12 @@ import (
 	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 )
 
-// Watch follows the Secret and the ConfigMap (two informers, each listing
-// and watching only its object by a metadata.name field selector, which
-// re-list when a watch expires or breaks; list and watch errors are logged,
-// a Forbidden one as an error) until ctx is done, then returns nil.
+// Watch follows the Secret and the ConfigMap until ctx is done, then
+// returns nil. Each is followed by an informer that lists and watches only
+// that object by a metadata.name field selector (and re-lists when a watch
+// expires or breaks), or, with Options.PollSecret or PollConfigMap, read
+// with a GET at that interval. A failing list, watch or read is logged once
+// until it works again, a Forbidden one as an error.
 //
 // On a Secret change (a resourceVersion not seen yet) Watch Loads the
 // Secret: a valid bundle that differs from the last one loaded or saved goes
@@ -36,18 +39,18 @@ import (
 // time. Validity periods are the caller's to check.
 func (s *Store) Watch(ctx context.Context, onChange func(*bundle.Bundle), onError func(error)) error {
 	w := &watcher{s: s, ctx: ctx, onChange: onChange, onError: onError}
-	secretInformer := s.informer(ctx, &corev1.Secret{}, s.secretName, cache.ResourceEventHandlerFuncs{
+	secretFollower := s.follow(ctx, &corev1.Secret{}, s.secretName, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.secretChanged(obj) },
 		UpdateFunc: func(_, obj any) { w.secretChanged(obj) },
 		DeleteFunc: func(any) { w.secretDeleted() },
 	})
-	cmInformer := s.informer(ctx, &corev1.ConfigMap{}, s.cmName, cache.ResourceEventHandlerFuncs{
+	cmFollower := s.follow(ctx, &corev1.ConfigMap{}, s.cmName, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.configMapChanged(obj) },
 		UpdateFunc: func(_, obj any) { w.configMapChanged(obj) },
 		DeleteFunc: func(any) { w.configMapChanged(nil) },
 	})
 	var wg sync.WaitGroup
-	for _, c := range []cache.SharedIndexInformer{secretInformer, cmInformer} {
+	for _, c := range []follower{secretFollower, cmFollower} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -55,8 +58,9 @@ func (s *Store) Watch(ctx context.Context, onChange func(*bundle.Bundle), onErro
 		}()
 	}
 	defer wg.Wait()
-	s.log.Debug("Watching the trust bundle Secret and ConfigMap", zap.String(logKeyConfigMap, s.cmName))
-	if !cache.WaitForCacheSync(ctx.Done(), secretInformer.HasSynced, cmInformer.HasSynced) {
+	s.log.Debug("Watching the trust bundle Secret and ConfigMap", zap.String(logKeyConfigMap, s.cmName),
+		zap.Duration("poll_secret", s.pollSecret), zap.Duration("poll_configmap", s.pollCM))
+	if !cache.WaitForCacheSync(ctx.Done(), secretFollower.HasSynced, cmFollower.HasSynced) {
 		return nil
 	}
 	// The ConfigMap may be absent, which no informer event reports.
@@ -68,14 +72,33 @@ func (s *Store) Watch(ctx context.Context, onChange func(*bundle.Bundle), onErro
 	return nil
 }
 
-// informer builds an informer of the one object name of obj's kind.
-func (s *Store) informer(ctx context.Context, obj runtime.Object, name string, h cache.ResourceEventHandler) cache.SharedIndexInformer {
-	selector := fields.OneTermEqualSelector("metadata.name", name).String()
+// follow builds the follower of the one object name of obj's kind: a
+// poller when its poll interval is set, else an informer.
+func (s *Store) follow(ctx context.Context, obj runtime.Object, name string, h cache.ResourceEventHandler) follower {
 	_, isSecret := obj.(*corev1.Secret)
-	kind := "ConfigMap"
+	kind, interval := "ConfigMap", s.pollCM
 	if isSecret {
-		kind = "Secret"
+		kind, interval = "Secret", s.pollSecret
 	}
+	if interval > 0 {
+		get := func(ctx context.Context) (runtime.Object, error) {
+			var (
+				o   runtime.Object
+				err error
+			)
+			if isSecret {
+				o, err = s.client.CoreV1().Secrets(s.ns).Get(ctx, name, metav1.GetOptions{})
+			} else {
+				o, err = s.client.CoreV1().ConfigMaps(s.ns).Get(ctx, name, metav1.GetOptions{})
+			}
+			if err != nil {
+				return nil, err // not the typed nil pointer of a failed Get
+			}
+			return o, nil
+		}
+		return &poller{ctx: ctx, kind: kind, interval: interval, get: get, handler: h, log: s.log}
+	}
+	selector := fields.OneTermEqualSelector("metadata.name", name).String()
 	lw := &cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = selector
@@ -93,19 +116,27 @@ func (s *Store) informer(ctx context.Context, obj runtime.Object, name string, h
 		},
 	}
 	inf := cache.NewSharedIndexInformer(lw, obj, 0, cache.Indexers{})
+	var failing atomic.Bool // a failure was logged; cleared by the next event
 	// Set before Run, so it cannot fail.
 	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
 		switch {
 		case errors.Is(err, io.EOF), apierrors.IsResourceExpired(err), apierrors.IsGone(err):
 			s.log.Debug("Trust bundle watch closed; re-listing", zap.String("kind", kind), zap.Error(err))
+		case failing.Swap(true):
+			s.log.Debug("Trust bundle watch failed again; retrying", zap.String("kind", kind), zap.Error(err))
 		case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
 			s.log.Error("Cannot list or watch the trust bundle objects; check Sentry's Role", zap.String("kind", kind), zap.Error(err))
 		default:
 			s.log.Warn("Trust bundle watch failed; retrying", zap.String("kind", kind), zap.Error(err))
 		}
 	})
-	// Adding a handler before Run cannot fail.
+	// Adding handlers before Run cannot fail.
 	_, _ = inf.AddEventHandler(h)
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { failing.Store(false) },
+		UpdateFunc: func(any, any) { failing.Store(false) },
+		DeleteFunc: func(any) { failing.Store(false) },
+	})
 	return inf
 }
 

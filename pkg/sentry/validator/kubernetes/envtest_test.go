@@ -127,7 +127,7 @@ func isAlreadyExists(err error) bool {
 }
 
 func validate(ctx context.Context, v *Validator, ns, appID, token string) (string, error) {
-	id, err := v.Validate(ctx, validator.Request{Namespace: ns, AppID: appID, Token: token})
+	id, err := v.Validate(ctx, validator.Request{HasCSR: true, Namespace: ns, AppID: appID, Token: token})
 	if err != nil {
 		return "", err
 	}
@@ -271,7 +271,10 @@ func testNeedsEveryRBACRule(t *testing.T, c *cluster) {
 	assert.False(t, v.Ready(), "no Configuration cache, no readiness")
 	entry := logs.FilterMessage("Cannot list or watch; retrying").All()[0]
 	assert.Equal(t, "configurations.dapr.io", entry.ContextMap()["resource"])
-	_, err = v.Validate(ctx, validator.Request{Namespace: "tenant-a", AppID: "orders", Token: "x"})
+	assert.Contains(t, entry.ContextMap()["needs"], "list and watch of configurations.dapr.io in all namespaces")
+	time.Sleep(3 * time.Second) // the informer retries after 0.8 s, 1.6 s, ...
+	assert.Equal(t, 1, logs.FilterMessage("Cannot list or watch; retrying").Len(), "one warning, not one per retry")
+	_, err = v.Validate(ctx, validator.Request{HasCSR: true, Namespace: "tenant-a", AppID: "orders", Token: "x"})
 	assert.ErrorIs(t, err, ErrNotReady)
 	cancel()
 	require.NoError(t, <-done)

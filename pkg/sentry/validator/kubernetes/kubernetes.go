@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	k8s "k8s.io/client-go/kubernetes"
@@ -69,11 +70,11 @@ func New(opts Options) (*Validator, error) {
 	if err := v.cfgInformer.SetTransform(stripConfiguration); err != nil {
 		return nil, fmt.Errorf("set configuration transform: %w", err)
 	}
-	if err := v.podInformer.SetWatchErrorHandler(v.watchError("pods")); err != nil {
-		return nil, fmt.Errorf("set pod watch error handler: %w", err)
+	if err := v.watchErrors(v.podInformer, "pods"); err != nil {
+		return nil, fmt.Errorf("pod informer: %w", err)
 	}
-	if err := v.cfgInformer.SetWatchErrorHandler(v.watchError(ConfigurationResource.GroupResource().String())); err != nil {
-		return nil, fmt.Errorf("set configuration watch error handler: %w", err)
+	if err := v.watchErrors(v.cfgInformer, ConfigurationResource.GroupResource().String()); err != nil {
+		return nil, fmt.Errorf("configuration informer: %w", err)
 	}
 	return v, nil
 }
@@ -99,15 +100,40 @@ func (v *Validator) Start(ctx context.Context) error {
 	return nil
 }
 
-// watchError logs a failed list or watch of resource (for example a
-// missing CRD or RBAC rule); the informer retries with backoff.
-func (v *Validator) watchError(resource string) cache.WatchErrorHandler {
-	return func(_ *cache.Reflector, err error) {
+// watchErrors logs the failed lists and watches of inf, of resource (for
+// example a missing CRD or RBAC rule; the informer retries with backoff):
+// the first of a run of failures as a warning, naming the rule or the CRD
+// that is missing, and the rest at debug level until the informer delivers
+// an object again, so that a missing rule makes one line, not one per retry.
+func (v *Validator) watchErrors(inf cache.SharedIndexInformer, resource string) error {
+	var failing atomic.Bool
+	err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
 		if errors.Is(err, io.EOF) {
 			return // the watch was closed; it is re-established
 		}
-		v.logger.Warn("Cannot list or watch; retrying", zap.String("resource", resource), zap.Error(err))
+		fields := []zap.Field{zap.String("resource", resource), zap.Error(err)}
+		switch {
+		case apierrors.IsForbidden(err):
+			fields = append(fields, zap.String("needs", "list and watch of "+resource+" in all namespaces (see the package documentation's ClusterRole)"))
+		case apierrors.IsNotFound(err):
+			fields = append(fields, zap.String("needs", "the "+resource+" CustomResourceDefinition"))
+		}
+		if failing.Swap(true) {
+			v.logger.Debug("Cannot list or watch, again; retrying", fields...)
+			return
+		}
+		v.logger.Warn("Cannot list or watch; retrying", fields...)
+	})
+	if err != nil {
+		return err
 	}
+	recovered := func() { failing.Store(false) }
+	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { recovered() },
+		UpdateFunc: func(any, any) { recovered() },
+		DeleteFunc: func(any) { recovered() },
+	})
+	return err
 }
 
 // NeedLeaderElection reports false: every Sentry replica validates.

@@ -39,6 +39,7 @@ func (s *Sentry) loadBundle(ctx context.Context, cfg config.Config) (*bundle.Bun
 			Namespace:        s.opts.Namespace,
 			Now:              s.opts.Clock.Now(),
 			AllowedClockSkew: cfg.AllowedClockSkew,
+			KeyAlgorithm:     s.opts.KeyAlgorithm,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sentry: generate trust bundle: %w", err)

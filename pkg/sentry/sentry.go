@@ -76,6 +76,9 @@ type Options struct {
 	TrustDomain spiffeid.TrustDomain
 	// Namespace is Sentry's namespace. Required.
 	Namespace string
+	// KeyAlgorithm is the algorithm of a generated root and issuer and of
+	// Sentry's serving key. Default Ed25519, as Dapr v1.18.
+	KeyAlgorithm bundle.KeyAlgorithm
 	// ClusterDomain ends the scheduler's DNS SANs (see ca.DNSNamesFor).
 	// Default: the trust domain, as Dapr's self-hosted Sentry.
 	ClusterDomain string
@@ -218,6 +221,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 			return i.WorkloadCertTTL, i.AllowedClockSkew
 		},
 		Clock:        s.opts.Clock,
+		KeyAlgorithm: s.opts.KeyAlgorithm,
 		OnIssueError: func(error) { s.metrics.ServerCertIssueFailed.WithLabelValues("ca_error").Inc() },
 		Logger:       log.Named("servingcert"),
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/trustplane/trustplane/pkg/healthz"
 	"github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry"
+	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 	"github.com/trustplane/trustplane/pkg/sentry/ca/store/file"
 	"github.com/trustplane/trustplane/pkg/sentry/expiry"
 	"github.com/trustplane/trustplane/pkg/spiffe"
@@ -113,6 +114,7 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		Namespace:     o.Namespace,
 		GRPCListener:  ln,
 		WaitForBundle: !o.GenerateCA,
+		KeyAlgorithm:  bundle.KeyAlgorithm(o.KeyAlgorithm),
 		Registry:      reg,
 		Logger:        logger,
 	}

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/pflag"
+
+	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 
 	"github.com/trustplane/trustplane/pkg/spiffe"
 )
@@ -33,6 +36,9 @@ type Options struct {
 	// RootFile, IssuerFile and KeyFile name the bundle files in
 	// IssuerCredentials (an absolute path overrides the directory).
 	RootFile, IssuerFile, KeyFile string
+	// KeyAlgorithm is the algorithm of a generated root and issuer and of
+	// Sentry's serving key (trustplane's flag; Dapr v1.18 uses Ed25519).
+	KeyAlgorithm string
 	// GenerateCA generates a root and issuer when the store holds none;
 	// false waits for the bundle's owner to store it. Default true.
 	GenerateCA bool
@@ -72,6 +78,7 @@ func NewOptions() *Options {
 		IssuerFile:        "issuer.crt",
 		KeyFile:           "issuer.key",
 		GenerateCA:        true,
+		KeyAlgorithm:      string(bundle.KeyEd25519),
 		TrustDomain:       "localhost",
 		Port:              50001,
 		HealthzPort:       8080,
@@ -93,6 +100,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.KeyFile, "issuer-key-filename", o.KeyFile, "Issuer private key file name")
 	fs.BoolVar(&o.GenerateCA, "generate-ca", o.GenerateCA,
 		"Generate a root and issuer when the trust bundle store holds none; false waits (live, not ready) for their owner, such as cert-manager, to store them")
+	fs.StringVar(&o.KeyAlgorithm, "key-algorithm", o.KeyAlgorithm,
+		"Algorithm of a generated root and issuer key and of Sentry's serving key: ed25519 (Dapr v1.18's) or ecdsa-p256 (trustplane's flag)")
 	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "Control-plane trust domain")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Sentry's namespace (default $NAMESPACE, else \"default\")")
 	fs.IntVar(&o.Port, "port", o.Port, "gRPC port")
@@ -146,6 +155,9 @@ func (o *Options) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: use standalone or kubernetes", o.Mode))
+	}
+	if !slices.Contains(bundle.KeyAlgorithms, bundle.KeyAlgorithm(o.KeyAlgorithm)) {
+		errs = append(errs, fmt.Errorf("--key-algorithm %q: use %s or %s", o.KeyAlgorithm, bundle.KeyEd25519, bundle.KeyECDSAP256))
 	}
 	if o.IssuerCredentials == "" {
 		errs = append(errs, errors.New("--issuer-credentials is required"))

@@ -2,9 +2,6 @@ package servingcert
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/log"
 	"github.com/trustplane/trustplane/pkg/sentry/ca"
+	"github.com/trustplane/trustplane/pkg/sentry/ca/bundle"
 )
 
 // retryInterval is how long to wait after a failed issuance.
@@ -37,6 +35,9 @@ type Options struct {
 	Lifetime func() (ttl, skew time.Duration)
 	// Clock drives renewals. Default: the real clock.
 	Clock clock.WithTicker
+	// KeyAlgorithm is the serving key's algorithm. Default Ed25519, as
+	// Dapr v1.18's Sentry.
+	KeyAlgorithm bundle.KeyAlgorithm
 	// OnIssueError is called with each failed issuance (metrics). Optional.
 	OnIssueError func(error)
 	// Logger logs issuances. Default: none.
@@ -68,7 +69,7 @@ func New(opts Options) (*Provider, error) {
 
 // Issue signs a new certificate with a fresh key and makes it current.
 func (p *Provider) Issue(ctx context.Context) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := bundle.GenerateKey(p.opts.KeyAlgorithm)
 	if err != nil {
 		return fmt.Errorf("servingcert: generate key: %w", err)
 	}

@@ -2,8 +2,6 @@ package bundle
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -46,10 +44,13 @@ type GenerateOptions struct {
 	// key identifier the new root keeps, so that chains match it too.
 	// Optional; only with RootKey.
 	SameKeyRoot *x509.Certificate
+	// KeyAlgorithm is the algorithm of the generated keys. Default
+	// KeyEd25519, Dapr v1.18's.
+	KeyAlgorithm KeyAlgorithm
 }
 
-// Generate makes a new bundle: a P-256 root (CA, subject O=<trust domain>)
-// and a P-256 issuer signed by it (CA with path length 0, subject O=<Sentry's
+// Generate makes a new bundle: a root (CA, subject O=<trust domain>) and an
+// issuer signed by it, with keys of opts.KeyAlgorithm (Ed25519 by default), (CA with path length 0, subject O=<Sentry's
 // SPIFFE ID>). Unless opts.RootKey is given, the root's key is thrown away
 // once the issuer is signed, so the root can never sign again; only the
 // issuer key is kept.
@@ -82,11 +83,11 @@ func Generate(opts GenerateOptions) (*Bundle, error) {
 
 	rootKey := opts.RootKey
 	if rootKey == nil {
-		if rootKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		if rootKey, err = GenerateKey(opts.KeyAlgorithm); err != nil {
 			return nil, fmt.Errorf("generate root key: %w", err)
 		}
 	}
-	issuerKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	issuerKey, err := GenerateKey(opts.KeyAlgorithm)
 	if err != nil {
 		return nil, fmt.Errorf("generate issuer key: %w", err)
 	}

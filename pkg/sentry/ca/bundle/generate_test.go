@@ -2,6 +2,7 @@ package bundle_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
@@ -101,12 +102,11 @@ func TestGenerateShapesRootAndIssuer(t *testing.T) {
 		assert.Empty(t, c.EmailAddresses)
 		assert.Equal(t, 1, c.SerialNumber.Sign())
 		assert.Negative(t, c.SerialNumber.Cmp(limit), "serial below 2^128")
-		pub, ok := c.PublicKey.(*ecdsa.PublicKey)
-		require.True(t, ok, "ECDSA key, got %T", c.PublicKey)
-		assert.Equal(t, elliptic.P256(), pub.Curve)
+		_, ok := c.PublicKey.(ed25519.PublicKey)
+		require.True(t, ok, "Ed25519 key by default, as Dapr v1.18's, got %T", c.PublicKey)
 	}
 	// Separate keys for root and issuer; the issuer key is stored as PKCS#8.
-	assert.False(t, root.PublicKey.(*ecdsa.PublicKey).Equal(issuer.PublicKey))
+	assert.False(t, root.PublicKey.(ed25519.PublicKey).Equal(issuer.PublicKey))
 	block, rest := pem.Decode(b.IssuerKeyPEM)
 	require.NotNil(t, block)
 	assert.Equal(t, "PRIVATE KEY", block.Type)
@@ -163,4 +163,20 @@ func TestGenerate_WithARootKeyKeepsTheRootIdentity(t *testing.T) {
 	assert.Equal(t, oldRoot.RawSubject, newRoot.RawSubject)
 	assert.Equal(t, oldRoot.SubjectKeyId, newRoot.SubjectKeyId)
 	require.NoError(t, renewed.Issuer().CheckSignatureFrom(oldRoot), "workloads that still trust the old root accept the new issuer")
+}
+
+func TestGenerateWithECDSAP256Keys(t *testing.T) {
+	b, err := bundle.Generate(bundle.GenerateOptions{TrustDomain: spiffeid.RequireTrustDomainFromString("cluster.local"), Namespace: "dapr-system",
+		Now: time.Now(), KeyAlgorithm: bundle.KeyECDSAP256})
+	require.NoError(t, err)
+	for _, c := range []*x509.Certificate{b.Roots[0], b.Issuer()} {
+		pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+		require.True(t, ok, "ECDSA key, got %T", c.PublicKey)
+		assert.Equal(t, elliptic.P256(), pub.Curve)
+	}
+}
+
+func TestGenerateKeyRefusesAnUnknownAlgorithm(t *testing.T) {
+	_, err := bundle.GenerateKey("rsa-1024")
+	assert.ErrorContains(t, err, `key algorithm "rsa-1024"`)
 }

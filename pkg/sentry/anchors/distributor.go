@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -70,10 +72,11 @@ type Distributor struct {
 	log   *zap.Logger
 	queue workqueue.TypedRateLimitingInterface[string]
 
-	mu    sync.Mutex
-	roots []byte
-	pods  cache.Indexer
-	cms   cache.Indexer
+	mu      sync.Mutex
+	roots   []byte
+	pods    cache.Indexer
+	cms     cache.Indexer
+	refused map[string]bool // namespaces whose Forbidden was logged
 }
 
 // New returns a Distributor. It makes no API call.
@@ -185,6 +188,12 @@ func (d *Distributor) Start(ctx context.Context) error {
 	if _, err := cmInf.AddEventHandler(cmHandler); err != nil {
 		return fmt.Errorf("anchors: %w", err)
 	}
+	if err := d.watchErrors(podInf, "pods"); err != nil {
+		return fmt.Errorf("anchors: %w", err)
+	}
+	if err := d.watchErrors(cmInf, "configmaps named "+ConfigMapName); err != nil {
+		return fmt.Errorf("anchors: %w", err)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
@@ -220,7 +229,15 @@ func (d *Distributor) processNext(ctx context.Context) bool {
 	}
 	defer d.queue.Done(ns)
 	if err := d.reconcile(ctx, ns); err != nil {
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case apierrors.IsForbidden(err) && !d.firstRefusal(ns):
+			d.log.Debug("Still not allowed to publish the trust anchors; retrying", zap.String(log.KeyNamespace, ns), zap.Error(err))
+		case apierrors.IsForbidden(err):
+			d.log.Warn("Not allowed to publish the trust anchors; retrying, and logging this namespace's refusals at debug level from now on",
+				zap.String(log.KeyNamespace, ns), zap.String("needs", "create, update of configmaps named "+ConfigMapName+" (the ClusterRole of the package documentation)"),
+				zap.Error(err))
+		default:
 			d.log.Warn("Could not publish the trust anchors; retrying", zap.String(log.KeyNamespace, ns), zap.Error(err))
 		}
 		d.queue.AddRateLimited(ns)
@@ -228,6 +245,51 @@ func (d *Distributor) processNext(ctx context.Context) bool {
 	}
 	d.queue.Forget(ns)
 	return true
+}
+
+// firstRefusal reports whether ns is refused by RBAC for the first time.
+func (d *Distributor) firstRefusal(ns string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.refused[ns] {
+		return false
+	}
+	if d.refused == nil {
+		d.refused = map[string]bool{}
+	}
+	d.refused[ns] = true
+	return true
+}
+
+// watchErrors logs the failed lists and watches of inf (of what): the
+// first of a run of failures as a warning, the rest at debug level until
+// the informer delivers an object again. A Forbidden one names the rule
+// (see the package documentation); the informer retries with backoff.
+func (d *Distributor) watchErrors(inf cache.SharedIndexInformer, what string) error {
+	var failing atomic.Bool
+	err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		switch {
+		case errors.Is(err, io.EOF), apierrors.IsResourceExpired(err), apierrors.IsGone(err):
+			d.log.Debug("Watch closed; re-listing", zap.String("resource", what), zap.Error(err))
+		case failing.Swap(true):
+			d.log.Debug("Cannot list or watch, again; retrying", zap.String("resource", what), zap.Error(err))
+		case apierrors.IsForbidden(err):
+			d.log.Warn("Cannot list or watch; no trust anchors are published until it can",
+				zap.String("resource", what), zap.String("needs", "list, watch of "+what+" in all namespaces"), zap.Error(err))
+		default:
+			d.log.Warn("Cannot list or watch; retrying", zap.String("resource", what), zap.Error(err))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	recovered := func() { failing.Store(false) }
+	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { recovered() },
+		UpdateFunc: func(any, any) { recovered() },
+		DeleteFunc: func(any) { recovered() },
+	})
+	return err
 }
 
 // stripPod keeps only what the distributor reads.

@@ -2,14 +2,21 @@ package anchors
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	store "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 	"github.com/trustplane/trustplane/test/fakewatch"
@@ -24,9 +31,13 @@ func pod(ns, name, enabled string) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{AnnotationEnabled: enabled}}}
 }
 
-func start(t *testing.T, client *fake.Clientset) *Distributor {
+func start(t *testing.T, client *fake.Clientset, logger ...*zap.Logger) *Distributor {
 	t.Helper()
-	d, err := New(Options{Client: client, SentryNamespace: "dapr-system"})
+	opts := Options{Client: client, SentryNamespace: "dapr-system"}
+	if len(logger) > 0 {
+		opts.Logger = logger[0]
+	}
+	d, err := New(opts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -112,6 +123,37 @@ func TestDistributor(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, tc)
+	}
+}
+
+func TestRefusalsAreLoggedOnce(t *testing.T) {
+	forbidden := func(verb, resource string) k8stesting.ReactionFunc {
+		return func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", fmt.Errorf("cannot %s", verb))
+		}
+	}
+	tests := map[string]struct {
+		verb, resource string
+		want           string
+	}{
+		"a create RBAC refuses is one warning, then retried quietly": {"create", "configmaps", "Not allowed to publish the trust anchors"},
+		"a list RBAC refuses is one warning, then retried quietly":   {"list", "configmaps", "Cannot list or watch; no trust anchors are published until it can"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			client := fake.NewClientset(pod("shop", "o", "true"))
+			client.PrependReactor(tc.verb, tc.resource, forbidden(tc.verb, tc.resource))
+			core, logs := observer.New(zap.DebugLevel)
+			d := start(t, client, zap.New(core))
+			d.SetRoots([]byte(rootsA))
+			require.Eventually(t, func() bool { return logs.FilterMessageSnippet(tc.want).Len() > 0 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return logs.FilterLevelExact(zap.DebugLevel).Len() >= 2 }, 10*time.Second, 10*time.Millisecond,
+				"retried")
+			warnings := logs.FilterLevelExact(zap.WarnLevel).All()
+			require.Len(t, warnings, 1, "one warning")
+			assert.Contains(t, warnings[0].Message, tc.want)
+			assert.NotEmpty(t, warnings[0].ContextMap()["needs"], "names the rule")
+		})
 	}
 }
 

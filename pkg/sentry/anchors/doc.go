@@ -37,4 +37,10 @@
 // resourceNames to dapr-trust-bundle (the informer sends a metadata.name
 // field selector, so list and watch match); configmaps create, which cannot
 // be restricted by name. config/rbac/sentry.yaml grants exactly this.
+// Dapr's chart grants none of the ConfigMap rules: Sentry then does not run
+// a Distributor at all (it asks the apiserver at start, with
+// SelfSubjectAccessReviews, and logs one warning), and workloads get the
+// roots only when they are injected, as with Dapr. A list, watch or write
+// that RBAC refuses anyway is logged once (per namespace for writes) and
+// retried quietly.
 package anchors

@@ -37,8 +37,16 @@ envtest: ## Build etcd + kube-apiserver for test/envtest (skipped when present; 
 e2e-tools: ## Build etcd, kube-apiserver, kubectl and helm for test/e2e (skipped when present).
 	WITH_HELM=1 WITH_KUBECTL=1 ./hack/envtest-assets.sh
 
+# Dapr v1.18.3's own sentry, placement, scheduler, injector and operator,
+# our daprsvid driver (a workload using Dapr's security provider) and Dapr's
+# Helm chart, as oracles for the tests (test/daprbin); cached outside the
+# clone, under a second once present.
+.PHONY: dapr-tools
+dapr-tools: ## Build Dapr 1.18.3's control plane, daprsvid and its chart for the tests (skipped when present).
+	./hack/dapr-assets.sh
+
 .PHONY: test
-test: e2e-tools ## Run every test (unit, fuzz seeds, integration and e2e against the real binaries), then the standalone build's own.
+test: e2e-tools dapr-tools ## Run every test (unit, fuzz seeds, integration and e2e against the real binaries), then the standalone build's own.
 	$(GO) test $(TEST_FLAGS) ./...
 	$(GO) test $(TEST_FLAGS) -tags standalone ./cmd/sentry/...
 

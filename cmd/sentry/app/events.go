@@ -16,31 +16,51 @@ import (
 
 // events records Kubernetes Events for Sentry and can wait for them to be
 // written: the Event that explains why Sentry refuses to start must reach
-// the apiserver before the process exits.
+// the apiserver before the process exits. Without the RBAC to create
+// Events it drops them (what they report is logged anyway).
 type events struct {
-	broadcaster record.EventBroadcaster
-	recorder    *countingRecorder
+	broadcaster record.EventBroadcaster // nil when Events are off
+	recorder    record.EventRecorder
+	counting    *countingRecorder
 	sink        *countingSink
 }
 
-func newEvents(client typedcorev1.EventsGetter, namespace string) *events {
+// newEvents records Events in namespace through client; off drops them.
+func newEvents(client typedcorev1.EventsGetter, namespace string, off bool) *events {
+	if off {
+		return &events{recorder: discardRecorder{}}
+	}
 	e := &events{
 		broadcaster: record.NewBroadcaster(record.WithContext(context.Background())),
 		sink:        &countingSink{EventSink: &typedcorev1.EventSinkImpl{Interface: client.Events(namespace)}},
 	}
 	e.broadcaster.StartRecordingToSink(e.sink)
-	e.recorder = &countingRecorder{EventRecorder: e.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "dapr-sentry"})}
+	e.counting = &countingRecorder{EventRecorder: e.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "dapr-sentry"})}
+	e.recorder = e.counting
 	return e
 }
 
 // shutdown waits up to timeout for recorded Events to be written, then
 // stops the broadcaster.
 func (e *events) shutdown(timeout time.Duration) {
+	if e.broadcaster == nil {
+		return
+	}
 	deadline := time.Now().Add(timeout)
-	for e.sink.written.Load() < e.recorder.recorded.Load() && time.Now().Before(deadline) {
+	for e.sink.written.Load() < e.counting.recorded.Load() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	e.broadcaster.Shutdown()
+}
+
+// discardRecorder drops every Event.
+type discardRecorder struct{}
+
+var _ record.EventRecorder = discardRecorder{}
+
+func (discardRecorder) Event(runtime.Object, string, string, string)          {}
+func (discardRecorder) Eventf(runtime.Object, string, string, string, ...any) {}
+func (discardRecorder) AnnotatedEventf(runtime.Object, map[string]string, string, string, string, ...any) {
 }
 
 type countingRecorder struct {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/trustplane/trustplane/pkg/sentry"
 	"github.com/trustplane/trustplane/pkg/sentry/anchors"
 	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
 	kubeconfig "github.com/trustplane/trustplane/pkg/sentry/config/kubernetes"
@@ -68,15 +69,27 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	ev := newEvents(client.CoreV1(), o.Namespace)
+	review, err := selfSubjectAccessReviews(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rights := checkRBAC(ctx, review, o, kubestore.DefaultSecretName, kubestore.DefaultConfigMapName, logger)
+	ev := newEvents(client.CoreV1(), o.Namespace, !rights.events)
 	recorder := ev.recorder
 	shutdown := func() { ev.shutdown(5 * time.Second) }
 
-	store, err := kubestore.New(kubestore.Options{
+	storeOpts := kubestore.Options{
 		Client: client, Namespace: o.Namespace,
 		RootKey: o.RootFile, IssuerKey: o.IssuerFile, KeyKey: o.KeyFile, JWT: o.JWT.kubeOptions(),
 		Recorder: recorder, Logger: logger.Named("store"),
-	})
+	}
+	if !rights.watchSecret {
+		storeOpts.PollSecret = secretPollInterval
+	}
+	if !rights.watchConfigMap {
+		storeOpts.PollConfigMap = secretPollInterval
+	}
+	store, err := kubestore.New(storeOpts)
 	if err != nil {
 		shutdown()
 		return nil, err
@@ -107,10 +120,16 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 		shutdown()
 		return nil, err
 	}
-	distributor, err := anchors.New(anchors.Options{Client: client, SentryNamespace: o.Namespace, Logger: logger.Named("anchors")})
-	if err != nil {
-		shutdown()
-		return nil, err
+	// Without the RBAC to publish them, no anchors ConfigMaps: an interface
+	// holding a nil *anchors.Distributor would not be nil.
+	var distributor sentry.AnchorsPublisher
+	if rights.anchors {
+		d, err := anchors.New(anchors.Options{Client: client, SentryNamespace: o.Namespace, Logger: logger.Named("anchors")})
+		if err != nil {
+			shutdown()
+			return nil, err
+		}
+		distributor = d
 	}
 	logger.Info("Adding validator 'kubernetes'", zap.String("sentry_id", sentryID.String()))
 	return &kubeParts{

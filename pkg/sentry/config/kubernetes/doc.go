@@ -43,5 +43,8 @@
 // metadata.name=<Name>, so the API server sends only that object's events.
 // Sentry needs get, list and watch on configurations.dapr.io in its
 // namespace; the rule may be narrowed with resourceNames to the one
-// object. Recording Events needs create and patch on events.
+// object (Dapr's chart grants it, in the Role and the ClusterRole).
+// Recording Events needs create and patch on events. A list or watch that
+// keeps failing is one warning (naming the rule when it is forbidden), then
+// debug lines while the informer retries.
 package kubernetes

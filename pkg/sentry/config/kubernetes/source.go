@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -145,12 +146,26 @@ func (s *Source) Start(ctx context.Context, onChange func(config.Config)) error 
 		s.opts.Client, v1alpha1.GroupVersionResource, s.opts.Namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.FieldSelector = selector },
 	).Informer()
+	// The first failure of a run is a warning, the rest (the informer
+	// retries with backoff) debug lines until an object arrives again.
+	var failing atomic.Bool
 	if err := informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-		s.logger.Warn("Watching the Configuration failed; retrying", zap.Error(err))
+		switch {
+		case errors.Is(err, io.EOF):
+			return // the watch was closed; it is re-established
+		case failing.Swap(true):
+			s.logger.Debug("Watching the Configuration failed again; retrying", zap.Error(err))
+		case apierrors.IsForbidden(err):
+			s.logger.Warn("Watching the Configuration failed; retrying", zap.Error(err),
+				zap.String("needs", "list, watch on configurations.dapr.io named "+s.opts.Name+" in namespace "+s.opts.Namespace))
+		default:
+			s.logger.Warn("Watching the Configuration failed; retrying", zap.Error(err))
+		}
 	}); err != nil {
 		return fmt.Errorf("kubernetes config: watch configuration: %w", err)
 	}
 	changed := func(obj any) {
+		failing.Store(false)
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok {
 			return
@@ -163,7 +178,7 @@ func (s *Source) Start(ctx context.Context, onChange func(config.Config)) error 
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    changed,
 		UpdateFunc: func(_, obj any) { changed(obj) },
-		DeleteFunc: func(any) { s.deleted() },
+		DeleteFunc: func(any) { failing.Store(false); s.deleted() },
 	}); err != nil {
 		return fmt.Errorf("kubernetes config: watch configuration: %w", err)
 	}

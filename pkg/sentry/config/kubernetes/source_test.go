@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -199,4 +200,24 @@ func TestEventMessageIsBounded(t *testing.T) {
 	assert.LessOrEqual(t, len(msg), maxEventMessage)
 	assert.True(t, strings.HasSuffix(msg, "..."))
 	assert.True(t, strings.ToValidUTF8(msg, "?") == msg, "cut on a rune boundary")
+}
+
+func TestAForbiddenWatchIsOneWarning(t *testing.T) {
+	client := fakeClient()
+	client.PrependReactor("list", "configurations", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(v1alpha1.GroupVersionResource.GroupResource(), "", errors.New("no rule"))
+	})
+	core, logs := observer.New(zap.DebugLevel)
+	s, err := New(Options{Client: client, Namespace: "dapr-system", Logger: zap.New(core)})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx, nil) }()
+	require.Eventually(t, func() bool { return logs.FilterMessage("Watching the Configuration failed again; retrying").Len() > 0 },
+		10*time.Second, 10*time.Millisecond, "the informer retried")
+	cancel()
+	require.NoError(t, <-done)
+	warnings := logs.FilterMessage("Watching the Configuration failed; retrying").All()
+	require.Len(t, warnings, 1, "one warning, not one per retry")
+	assert.Equal(t, "list, watch on configurations.dapr.io named daprsystem in namespace dapr-system", warnings[0].ContextMap()["needs"])
 }

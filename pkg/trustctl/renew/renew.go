@@ -60,6 +60,14 @@ func Generate(opts Options) (*bundle.Bundle, error) {
 	}
 	if opts.RootKey != nil {
 		gen.SameKeyRoot = sameKeyRoot(opts.CurrentRoots, opts.RootKey.Public())
+	} else {
+		// As `dapr mtls renew-certificate` (CLI v1.18): a fresh ECDSA P-256
+		// root key, used once and thrown away, and an Ed25519 issuer.
+		k, err := bundle.GenerateKey(bundle.KeyECDSAP256)
+		if err != nil {
+			return nil, fmt.Errorf("generate root key: %w", err)
+		}
+		gen.RootKey = k
 	}
 	b, err := bundle.Generate(gen)
 	if err != nil {

@@ -3,6 +3,7 @@ package trustctl
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -59,7 +60,9 @@ func TestRenew(t *testing.T) {
 		}
 		b := c.assertPublished(t, "fresh")
 		root := b.Roots[0]
-		assert.False(t, root.PublicKey.(*ecdsa.PublicKey).Equal(old.Root.Key.Public()), "a new root key")
+		assert.False(t, root.PublicKey.(*ecdsa.PublicKey).Equal(old.Root.Key.Public()), "a new ECDSA P-256 root key, as dapr mtls renew-certificate makes")
+		_, edIssuer := b.Issuer().PublicKey.(ed25519.PublicKey)
+		assert.True(t, edIssuer, "an Ed25519 issuer, as dapr mtls renew-certificate v1.18 makes")
 		assert.Equal(t, []string{"example.org"}, root.Subject.Organization)
 		assert.Equal(t, []string{"spiffe://example.org/ns/fresh/dapr-sentry"}, b.Issuer().Subject.Organization)
 		assert.WithinDuration(t, before.Add(-time.Hour), root.NotBefore, time.Minute)

@@ -27,6 +27,7 @@ type sentry struct {
 	dir    string // its trust bundle
 	client sentryv1.CAClient
 	logs   *proc.Buffer
+	proc   *proc.Proc
 }
 
 func (s *sentry) anchors(t *testing.T) []byte {
@@ -56,7 +57,7 @@ func startOurs(t *testing.T, args ...string) *sentry {
 		Env:  []string{"NAMESPACE=" + controlPlaneNS},
 		ID:   sentryID(),
 	})
-	s := &sentry{name: "ours", addr: p.GRPCAddr, dir: dir, logs: p.Logs}
+	s := &sentry{name: "ours", addr: p.GRPCAddr, dir: dir, logs: p.Logs, proc: p.Proc}
 	s.client = p.Client(t, s.anchors(t))
 	return s
 }
@@ -73,7 +74,7 @@ func startDapr(t *testing.T, args ...string) *sentry {
 	// proc.Launch adds the health and metrics flags, which are Dapr's too.
 	p := proc.Launch(t, daprbin.Path(t, daprbin.Sentry), all, []string{"NAMESPACE=" + controlPlaneNS})
 	waitHTTP(t, p, "http://"+p.HealthAddr+"/healthz")
-	s := &sentry{name: "Dapr's", addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, logs: p.Logs}
+	s := &sentry{name: "Dapr's", addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, logs: p.Logs, proc: p}
 	sp := &sentryproc.Proc{GRPCAddr: s.addr, ID: sentryID()}
 	s.client = sp.Client(t, s.anchors(t))
 	return s

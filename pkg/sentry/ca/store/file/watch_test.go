@@ -197,11 +197,14 @@ func TestWatchReloadsABurstOnce(t *testing.T) {
 	s := loadedStore(t, dir, root, newCA(t, root))
 	w := startWatch(t, s)
 
+	// Each file is replaced atomically, as a careful writer does: a write
+	// that truncates first can be read empty when the machine is slow, and
+	// that is another test's case (a partial bundle is refused).
 	var last *testca.CA
 	for range 3 {
 		last = newCA(t, root)
-		writeFile(t, filepath.Join(dir, "issuer.crt"), last.CertPEM())
-		writeFile(t, filepath.Join(dir, "issuer.key"), last.KeyPEM(t))
+		renameInto(t, filepath.Join(dir, "issuer.crt"), last.CertPEM())
+		renameInto(t, filepath.Join(dir, "issuer.key"), last.KeyPEM(t))
 	}
 	assert.Equal(t, last.Cert.Raw, w.nextChange(t).Issuer().Raw)
 	w.nothingMore(t)

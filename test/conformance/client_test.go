@@ -30,12 +30,19 @@ type daprClient struct {
 
 func startDaprClient(t *testing.T, s *sentry, appID string, extra ...string) *daprClient {
 	t.Helper()
+	return launchDaprClient(t, s.addr, s.anchors(t), appID, []string{"NAMESPACE=default"}, extra...)
+}
+
+// launchDaprClient runs daprsvid against the Sentry at addr, trusting
+// anchorsPEM, with env added to the test's.
+func launchDaprClient(t *testing.T, addr string, anchorsPEM []byte, appID string, env []string, extra ...string) *daprClient {
+	t.Helper()
 	anchors := filepath.Join(t.TempDir(), "ca.crt")
-	require.NoError(t, os.WriteFile(anchors, s.anchors(t), 0o600))
-	args := append([]string{"--sentry-address", s.addr, "--trust-anchors-file", anchors, "--app-id", appID,
+	require.NoError(t, os.WriteFile(anchors, anchorsPEM, 0o600))
+	args := append([]string{"--sentry-address", addr, "--trust-anchors-file", anchors, "--app-id", appID,
 		"--control-plane-trust-domain", "cluster.local", "--control-plane-namespace", controlPlaneNS}, extra...)
 	cmd := exec.Command(daprbin.Path(t, daprbin.DaprSVID), args...)
-	cmd.Env = append(os.Environ(), "NAMESPACE=default")
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = io.Discard

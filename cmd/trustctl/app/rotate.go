@@ -11,6 +11,7 @@ import (
 
 	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
 	"github.com/trustplane/trustplane/pkg/trustctl/phase"
+	"github.com/trustplane/trustplane/pkg/trustctl/restart"
 	"github.com/trustplane/trustplane/pkg/trustctl/rotate"
 )
 
@@ -22,22 +23,44 @@ const ExitNotReady = 5
 type rotateOptions struct {
 	propagationDelay time.Duration
 	format           string
+	// timeout is how many seconds restart-apps waits for the rollouts.
+	timeout uint
+}
+
+// daprdRestartAdvice is said after add-root: daprd (Dapr v1.18) reads its
+// trust anchors only at pod start, from DAPR_TRUST_ANCHORS.
+const daprdRestartAdvice = "daprd reads its trust anchors only when its pod starts (DAPR_TRUST_ANCHORS): restart every Dapr application now, " +
+	"rolling, so that they trust the new root before anything is signed under it — `trustctl mtls rotate-root restart-apps` does it " +
+	"(or add-root --restart-apps); switch-issuer waits until no daprd is older than the new root."
+
+// restartApps restarts every workload running daprd and waits for them.
+func (o *rotateOptions) restartApps(ctx context.Context, env Env, t *target) error {
+	apps, err := restart.DaprApps(ctx, t.client.Kube())
+	if err != nil {
+		return fmt.Errorf("list the Dapr applications: %w", err)
+	}
+	return restartGroup(ctx, env.Out, t.client.Kube(), t.bundle.Namespace, apps, env.Clock.Now(),
+		time.Duration(o.timeout)*time.Second, appsGroup)
 }
 
 func newRotateRootCommand(env Env, g *globalOptions) *cobra.Command {
 	o := &rotateOptions{}
 	cmd := &cobra.Command{
 		Use:   "rotate-root",
-		Short: "Replace the root certificate in three phases without restarting any workload",
+		Short: "Replace the root certificate in three phases, without downtime",
 		Long: `Replace the root certificate without restarting workloads, in three steps:
 
   add-root         a new root joins the old one in ca.crt; Sentry publishes both
                    (its responses, its ConfigMap and the ConfigMap dapr-trust-bundle
                    of every namespace with Dapr pods) and keeps signing with the
                    old issuer
+  restart-apps     daprd reads its trust anchors only at pod start
+                   (DAPR_TRUST_ANCHORS): restart every Dapr application, rolling,
+                   so that they trust both roots (add-root --restart-apps does it)
   switch-issuer    Sentry signs with a new issuer under the new root; refused
-                   until every anchors ConfigMap holds both roots and
-                   --propagation-delay has passed since add-root
+                   until every anchors ConfigMap holds both roots,
+                   --propagation-delay has passed since add-root and no pod with
+                   daprd is older than the new root
   remove-old-root  the old root leaves ca.crt; refused until workloadCertTTL +
                    allowedClockSkew has passed since switch-issuer, so that no
                    leaf of the old issuer is still valid
@@ -46,13 +69,15 @@ A refused step writes nothing and exits with code 5. status shows the phase,
 the next step and what it waits for. The phase and its times are annotations
 of the Secret dapr-trust-bundle.`,
 		Example: `  trustctl mtls rotate-root status
-  trustctl mtls rotate-root add-root --valid-until 730
+  trustctl mtls rotate-root add-root --valid-until 730 --restart-apps
   trustctl mtls rotate-root switch-issuer
   trustctl mtls rotate-root remove-old-root`,
 		Args: cobra.NoArgs,
 	}
 	cmd.PersistentFlags().DurationVar(&o.propagationDelay, "propagation-delay", rotate.DefaultPropagationDelay,
 		"Least time between add-root and switch-issuer, for the kubelet to update mounted ConfigMaps")
+	cmd.PersistentFlags().UintVar(&o.timeout, "timeout", 300,
+		"Seconds restart-apps (and add-root --restart-apps) waits for the restarted workloads to roll out; 0: do not wait")
 	step := func(step rotate.Step, short string, run func(*rotate.Rotator, context.Context, *cluster.TrustBundle) error) *cobra.Command {
 		return newPhaseStepCommand(env, "rotate-root", string(step), short, func(ctx context.Context) error {
 			t, r, err := o.rotator(ctx, env, g)
@@ -72,6 +97,18 @@ of the Secret dapr-trust-bundle.`,
 				return r.Status(ctx, t.bundle)
 			}, writeRotateStatus),
 		newAddRootCommand(env, g, o),
+		&cobra.Command{
+			Use:   "restart-apps",
+			Short: "Restart every Dapr application, rolling, and wait for it (daprd reads its anchors only at start)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				t, err := g.load(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return o.restartApps(cmd.Context(), env, t)
+			},
+		},
 		step(rotate.StepSwitchIssuer, "Sign with the new issuer under the new root (phase 2)", (*rotate.Rotator).SwitchIssuer),
 		step(rotate.StepRemoveOldRoot, "Remove the old root once no leaf of the old issuer is valid (phase 3)", (*rotate.Rotator).RemoveOldRoot))
 	return cmd
@@ -107,6 +144,7 @@ func writeRotateStatus(w io.Writer, s *rotate.Status) {
 
 func newAddRootCommand(env Env, g *globalOptions, o *rotateOptions) *cobra.Command {
 	ro := &renewOptions{validDays: 365, trustDomain: "cluster.local", format: formatTable}
+	var restartApps bool
 	cmd := &cobra.Command{
 		Use:   string(rotate.StepAddRoot),
 		Short: "Add a new root next to the old one and keep its issuer aside (phase 1)",
@@ -127,7 +165,14 @@ Sentry keeps signing with the current issuer until switch-issuer.`,
 			if err != nil {
 				return err
 			}
-			return stepResult(env, "rotate-root", string(rotate.StepAddRoot), r.AddRoot(cmd.Context(), t.bundle, nb))
+			if err := stepResult(env, "rotate-root", string(rotate.StepAddRoot), r.AddRoot(cmd.Context(), t.bundle, nb)); err != nil {
+				return err
+			}
+			if !restartApps {
+				fmt.Fprintln(env.Out, daprdRestartAdvice)
+				return nil
+			}
+			return o.restartApps(cmd.Context(), env, t)
 		},
 	}
 	fs := cmd.Flags()
@@ -138,6 +183,8 @@ Sentry keeps signing with the current issuer until switch-issuer.`,
 	fs.UintVar(&ro.validDays, "valid-until", 365, "Lifetime in days of the generated root and issuer")
 	fs.StringVar(&ro.trustDomain, "trust-domain", "cluster.local",
 		"Control-plane trust domain of generated certificates, used when daprsystem sets none")
+	fs.BoolVar(&restartApps, "restart-apps", false,
+		"Then restart every Dapr application, rolling, and wait up to --timeout: daprd reads its trust anchors only at start")
 	return cmd
 }
 

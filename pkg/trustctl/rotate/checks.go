@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -141,4 +143,35 @@ func anchorsCheck(as []Anchors) Check {
 		c.Detail = fmt.Sprintf("%d namespaces up to date", len(as))
 	}
 	return c
+}
+
+// daprdCheck holds when no daprd started before the new root was added:
+// daprd (Dapr v1.18) reads its trust anchors once, from DAPR_TRUST_ANCHORS
+// at pod start, so an older one would refuse every peer and Sentry
+// certificate signed under the new root.
+func daprdCheck(pods []cluster.DaprdPod, rootAddedAt time.Time) Check {
+	c := Check{Name: "every daprd started after the new root was added (daprd reads its anchors only at start)", OK: true}
+	var old []string
+	for _, p := range pods {
+		if p.Started.Before(rootAddedAt) {
+			old = append(old, p.String())
+		}
+	}
+	if len(old) > 0 {
+		c.OK = false
+		shown := old
+		if len(shown) > 5 {
+			shown = shown[:5]
+		}
+		c.Detail = fmt.Sprintf("%d pods with daprd are older than the new root (%s%s); restart every Dapr application: "+
+			"trustctl mtls rotate-root restart-apps (or kubectl rollout restart them)", len(old), strings.Join(shown, ", "), more(len(old)-len(shown)))
+	}
+	return c
+}
+
+func more(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d more", n)
 }

@@ -106,7 +106,11 @@ func (r *Rotator) Status(ctx context.Context, tb *cluster.TrustBundle) (*Status,
 	switch st.Phase {
 	case PhaseRootAdded:
 		s.Next = StepSwitchIssuer
-		s.Checks = r.switchChecks(tb, b, st, as, now)
+		pods, err := r.opts.Client.DaprdPods(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.Checks = r.switchChecks(tb, b, st, as, pods, now)
 	case PhaseIssuerSwitched:
 		s.Next = StepRemoveOldRoot
 		s.Checks = r.removeChecks(b, st, as, now)
@@ -117,7 +121,7 @@ func (r *Rotator) Status(ctx context.Context, tb *cluster.TrustBundle) (*Status,
 	return s, nil
 }
 
-func (r *Rotator) switchChecks(tb *cluster.TrustBundle, b *bundle.Bundle, st State, as []Anchors, now time.Time) []Check {
+func (r *Rotator) switchChecks(tb *cluster.TrustBundle, b *bundle.Bundle, st State, as []Anchors, pods []cluster.DaprdPod, now time.Time) []Check {
 	pending := Check{Name: "the new issuer is kept in the Secret", OK: true}
 	if _, err := pendingBundle(tb, b, now); err != nil {
 		pending.OK, pending.Detail = false, err.Error()
@@ -128,7 +132,7 @@ func (r *Rotator) switchChecks(tb *cluster.TrustBundle, b *bundle.Bundle, st Sta
 		waited.Detail = fmt.Sprintf("%s since the root was added, %s needed; wait %s", since.Round(time.Second),
 			r.opts.PropagationDelay, (r.opts.PropagationDelay - since).Round(time.Second))
 	}
-	return []Check{pending, anchorsCheck(as), waited}
+	return []Check{pending, anchorsCheck(as), waited, daprdCheck(pods, st.RootAddedAt)}
 }
 
 // maxLeafLifetime is the longest a leaf signed before the switch may live.

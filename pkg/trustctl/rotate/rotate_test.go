@@ -182,3 +182,40 @@ func FuzzStateOf(f *testing.F) {
 		}}})
 	})
 }
+
+// daprd (Dapr v1.18) reads DAPR_TRUST_ANCHORS once, at pod start: a daprd
+// older than the new root would refuse everything signed under it.
+func TestSwitchIssuerWaitsUntilNoDaprdIsOlderThanTheNewRoot(t *testing.T) {
+	f, _ := newFixture(t)
+	ctx := t.Context()
+	daprd := func(name string, created time.Time) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, CreationTimestamp: metav1.NewTime(created),
+			Labels: map[string]string{"dapr.io/sidecar-injected": "true"}}}
+	}
+	pods := f.kube.CoreV1().Pods("shop")
+	_, err := pods.Create(ctx, daprd("orders-old", f.clock.Now().Add(-time.Hour)), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "no-sidecar",
+		CreationTimestamp: metav1.NewTime(f.clock.Now().Add(-time.Hour))}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	require.NoError(t, f.r.AddRoot(ctx, f.read(t), generate(t, f.clock.Now())))
+	tb := f.read(t)
+	f.publish(t, ctx, tb.Bundle.RootsPEM)
+	f.clock.Step(3 * time.Minute)
+
+	err = f.r.SwitchIssuer(ctx, f.read(t))
+	require.ErrorIs(t, err, ErrNotReady, "a daprd that predates the new root does not trust it")
+	assert.Contains(t, err.Error(), "1 pods with daprd are older than the new root (shop/orders-old)")
+	assert.Contains(t, err.Error(), "trustctl mtls rotate-root restart-apps")
+	assert.NotContains(t, err.Error(), "no-sidecar", "a pod without daprd is not waited on")
+
+	// The Deployment's rollout replaces the pod.
+	require.NoError(t, pods.Delete(ctx, "orders-old", metav1.DeleteOptions{}))
+	_, err = pods.Create(ctx, daprd("orders-new", f.clock.Now()), metav1.CreateOptions{})
+	require.NoError(t, err)
+	st, err := f.r.Status(ctx, f.read(t))
+	require.NoError(t, err)
+	assert.True(t, st.Ready, "%+v", st.Checks)
+	require.NoError(t, f.r.SwitchIssuer(ctx, f.read(t)))
+}

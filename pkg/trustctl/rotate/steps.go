@@ -59,7 +59,9 @@ func (r *Rotator) AddRoot(ctx context.Context, tb *cluster.TrustBundle, nb *bund
 
 // SwitchIssuer is phase 2: the pending issuer becomes the Secret's issuer,
 // so Sentry signs under the new root. It refuses (ErrNotReady) until every
-// anchors ConfigMap holds both roots and PropagationDelay has passed.
+// anchors ConfigMap holds both roots, PropagationDelay has passed and every
+// pod with daprd was started after AddRoot (daprd reads its anchors only
+// at start).
 func (r *Rotator) SwitchIssuer(ctx context.Context, tb *cluster.TrustBundle) error {
 	b, st, err := r.at(tb, StepSwitchIssuer, PhaseRootAdded)
 	if err != nil {
@@ -69,8 +71,12 @@ func (r *Rotator) SwitchIssuer(ctx context.Context, tb *cluster.TrustBundle) err
 	if err != nil {
 		return err
 	}
+	pods, err := r.opts.Client.DaprdPods(ctx)
+	if err != nil {
+		return err
+	}
 	now := r.opts.Clock.Now()
-	if err := refuse(StepSwitchIssuer, r.switchChecks(tb, b, st, as, now)); err != nil {
+	if err := refuse(StepSwitchIssuer, r.switchChecks(tb, b, st, as, pods, now)); err != nil {
 		return err
 	}
 	nb, err := pendingBundle(tb, b, now)

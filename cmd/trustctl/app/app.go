@@ -94,7 +94,7 @@ func NewCommand(env Env) *cobra.Command {
 	root.SetErr(env.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	g.addFlags(root.PersistentFlags())
-	root.AddCommand(newMTLSCommand(env, g))
+	root.AddCommand(newMTLSCommand(env, g), newStatusCommand(env, g))
 	return root
 }
 

@@ -17,13 +17,15 @@ func newExportCommand(env Env, g *globalOptions) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Write ca.crt and issuer.crt (and, when asked, issuer.key) of the trust bundle to a directory",
-		Long: `Write the trust bundle to a directory: ca.crt (the roots) and issuer.crt (the
-issuer chain), mode 0644. The issuer's private key (issuer.key, mode 0600) is
-written only with --include-private-key: it can issue any identity in the
-cluster. Existing files are not overwritten unless --force is given.`,
-		Example: `  trustctl mtls export -o ./certs
-  trustctl mtls export -o ./backup --include-private-key`,
+		Short: "Write ca.crt, issuer.crt and issuer.key of the trust bundle to a directory, as dapr mtls export does",
+		Long: `Write the trust bundle to a directory, as ` + "`dapr mtls export`" + ` does: ca.crt (the
+roots) and issuer.crt (the issuer chain), mode 0644, and the issuer's private
+key issuer.key, mode 0600 — it can issue any identity in the cluster: keep it
+safe, or leave it out with --include-private-key=false. Each file is replaced
+atomically (a reader never sees half a file); --no-clobber refuses to replace
+existing files instead.`,
+		Example: `  trustctl mtls export -o ./backup
+  trustctl mtls export -o ./certs --include-private-key=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := g.load(cmd.Context())
@@ -43,7 +45,7 @@ cluster. Existing files are not overwritten unless --force is given.`,
 			}
 			fmt.Fprintf(env.Out, "Trust certs successfully exported to %s\n", abs)
 			if !opts.IncludeKey {
-				fmt.Fprintln(env.Out, "The issuer private key was not exported; add --include-private-key to export it.")
+				fmt.Fprintln(env.Out, "The issuer private key was not exported (--include-private-key=false).")
 			}
 			now := env.Clock.Now()
 			warn(env.Err, status.Certificates(b, now), now)
@@ -52,7 +54,15 @@ cluster. Existing files are not overwritten unless --force is given.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&dir, "out", "o", ".", "The directory to write the files to (created when absent)")
-	fs.BoolVar(&opts.IncludeKey, "include-private-key", false, "Also write the issuer private key, issuer.key (mode 0600)")
-	fs.BoolVar(&opts.Force, "force", false, "Overwrite existing files")
+	fs.BoolVar(&opts.IncludeKey, "include-private-key", true, "Write the issuer private key, issuer.key (mode 0600), as Dapr's export does")
+	var noClobber bool
+	fs.BoolVar(&noClobber, "no-clobber", false, "Refuse to replace existing files")
+	fs.BoolVar(&opts.Force, "force", true, "Replace existing files (the default; see --no-clobber)")
+	_ = fs.MarkHidden("force")
+	cmd.PreRun = func(*cobra.Command, []string) {
+		if noClobber {
+			opts.Force = false
+		}
+	}
 	return cmd
 }

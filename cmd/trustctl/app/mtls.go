@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/trustplane/trustplane/pkg/trustctl/cluster"
 	"github.com/trustplane/trustplane/pkg/trustctl/status"
 )
 
@@ -86,15 +87,20 @@ func newMTLSCommand(env Env, g *globalOptions) *cobra.Command {
 
 func newExpiryCommand(env Env, g *globalOptions) *cobra.Command {
 	var (
-		format string
-		days   uint
+		format   string
+		days     uint
+		exitCode bool
 	)
 	cmd := &cobra.Command{
 		Use:   "expiry",
-		Short: "Show when the root and issuer certificates expire; exit 3 when one expires soon, 4 when one has expired",
-		Long: `Show when the root and issuer certificates expire.
+		Short: "Show when the root certificate expires, as dapr mtls expiry does; -o table|json and --exit-code for more",
+		Long: `Show when the root certificate expires.
 
-Exit codes, for scripts and alerts:
+By default it prints Dapr's sentence, as ` + "`dapr mtls expiry`" + ` does, and exits 0:
+  Root certificate expires in <hours> hours. Expiry date: <date>
+With -o table or -o json it shows every root and the issuer instead.
+
+With --exit-code the exit code tells, for scripts and alerts:
   0  every root and issuer certificate outlives --threshold-days
   1  the trust bundle could not be read
   3  a root or issuer certificate expires within --threshold-days
@@ -103,7 +109,7 @@ Exit codes, for scripts and alerts:
 Only the root the issuer chains to counts; roots kept only as trust anchors
 (for example the old root after a rotation) are listed but do not count.`,
 		Example: `  trustctl mtls expiry
-  trustctl mtls expiry --threshold-days 60 -o json || alert`,
+  trustctl mtls expiry --exit-code --threshold-days 60 -o json || alert`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
@@ -113,11 +119,16 @@ Only the root the issuer chains to counts; roots kept only as trust anchors
 			if err != nil {
 				return err
 			}
+			now := env.Clock.Now()
+			if !cmd.Flags().Changed("output") && !exitCode {
+				// Dapr's output and exit status, which scripts parse.
+				fmt.Fprint(env.Out, daprExpirySentence(t.bundle, now))
+				return nil
+			}
 			b, err := t.bundle.Require()
 			if err != nil {
 				return fmt.Errorf("read root and issuer expiry: %w", err)
 			}
-			now := env.Clock.Now()
 			threshold := time.Duration(days) * 24 * time.Hour
 			certs := status.Certificates(b, now)
 			e := status.Expiry{
@@ -135,17 +146,30 @@ Only the root the issuer chains to counts; roots kept only as trust anchors
 				return err
 			}
 			warn(env.Err, certs, now)
-			switch e.Level {
-			case status.LevelExpiring:
+			switch {
+			case !exitCode:
+			case e.Level == status.LevelExpiring:
 				return &exitError{code: ExitExpiring}
-			case status.LevelExpired:
+			case e.Level == status.LevelExpired:
 				return &exitError{code: ExitExpired}
 			}
 			return nil
 		},
 	}
 	outputFlag(cmd.Flags(), &format)
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "Exit with code 3 when a root or issuer certificate expires within --threshold-days, 4 when one has expired")
 	cmd.Flags().UintVar(&days, "threshold-days", uint(status.DefaultThreshold/(24*time.Hour)),
 		"Exit with code 3 when a root or issuer certificate expires within this many days")
 	return cmd
+}
+
+// daprExpirySentence is what `dapr mtls expiry` prints: the whole hours
+// until the first root of ca.crt expires, and that time in Go's format, no
+// newline; or Dapr's sentence for a bundle without roots.
+func daprExpirySentence(tb *cluster.TrustBundle, now time.Time) string {
+	if tb == nil || tb.Bundle == nil || len(tb.Bundle.Roots) == 0 {
+		return "root certificate not loaded yet, please try again in few minutes"
+	}
+	exp := tb.Bundle.Roots[0].NotAfter
+	return fmt.Sprintf("Root certificate expires in %d hours. Expiry date: %s", int(exp.Sub(now).Hours()), exp.String())
 }

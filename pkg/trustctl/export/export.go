@@ -24,9 +24,9 @@ var ErrExists = errors.New("file exists")
 
 // Options configures Write.
 type Options struct {
-	// IncludeKey writes issuer.key too. Default false.
+	// IncludeKey writes issuer.key too (trustctl's default, as Dapr's).
 	IncludeKey bool
-	// Force overwrites existing files. Default false.
+	// Force replaces existing files (trustctl's default, as Dapr's).
 	Force bool
 }
 
@@ -59,7 +59,7 @@ func Write(dir string, b *bundle.Bundle, opts Options) ([]string, error) {
 			}
 		}
 		if len(exist) > 0 {
-			return nil, fmt.Errorf("export trust bundle: refusing to overwrite (use --force): %w", errors.Join(exist...))
+			return nil, fmt.Errorf("export trust bundle: refusing to overwrite (--no-clobber): %w", errors.Join(exist...))
 		}
 	}
 	var written []string

@@ -112,6 +112,10 @@ func TestInspect(t *testing.T) {
 			ns := "expiry-" + string(rune('a'+i))
 			c.setup(t, ns, install{ca: tc.ca})
 			r := c.run(t, "mtls", "expiry", "-n", ns)
+			assert.Equal(t, app.ExitOK, r.code, "by default, as dapr mtls expiry: exit 0 and Dapr's sentence")
+			assert.Regexp(t, `^Root certificate expires in -?\d+ hours\. Expiry date: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$`, r.stdout)
+
+			r = c.run(t, "mtls", "expiry", "-n", ns, "--exit-code", "-o", "table")
 			assert.Equal(t, tc.code, r.code)
 			if tc.warnings == nil {
 				assert.Empty(t, r.stderr)
@@ -119,7 +123,7 @@ func TestInspect(t *testing.T) {
 			} else {
 				assert.Regexp(t, tc.warnings, r.stderr)
 			}
-			r = c.run(t, "mtls", "expiry", "-n", ns, "-o", "json")
+			r = c.run(t, "mtls", "expiry", "-n", ns, "-o", "json", "--exit-code")
 			assert.Equal(t, tc.code, r.code)
 			var e struct {
 				Level string `json:"level"`
@@ -130,8 +134,10 @@ func TestInspect(t *testing.T) {
 	}
 
 	t.Run("expiry with a larger threshold flags a bundle that outlives 30 days", func(t *testing.T) {
-		r := c.run(t, "mtls", "expiry", "-n", "dapr-system", "--threshold-days", "400")
+		r := c.run(t, "mtls", "expiry", "-n", "dapr-system", "--threshold-days", "400", "--exit-code")
 		assert.Equal(t, app.ExitExpiring, r.code)
+		r = c.run(t, "mtls", "expiry", "-n", "dapr-system", "--threshold-days", "400", "-o", "table")
+		assert.Equal(t, app.ExitOK, r.code, "exit codes only with --exit-code")
 	})
 
 	t.Run("an invalid daprsystem is an error naming the field", func(t *testing.T) {
@@ -143,28 +149,37 @@ func TestInspect(t *testing.T) {
 
 	t.Run("expiry of a namespace without a trust bundle exits 1", func(t *testing.T) {
 		c.setup(t, "empty", install{})
-		r := c.run(t, "mtls", "expiry", "-n", "empty")
+		r := c.run(t, "mtls", "expiry", "-n", "empty", "--exit-code")
 		assert.Equal(t, app.ExitError, r.code)
 		assert.Contains(t, r.stderr, "Secret dapr-trust-bundle does not exist in namespace empty")
+		r = c.run(t, "mtls", "expiry", "-n", "empty")
+		assert.Equal(t, app.ExitOK, r.code, "as dapr mtls expiry")
+		assert.Equal(t, "root certificate not loaded yet, please try again in few minutes", r.stdout)
 	})
 
-	t.Run("export writes the certificates 0644, refuses to overwrite, and writes the key 0600 only when asked", func(t *testing.T) {
+	t.Run("export writes what dapr mtls export writes: ca.crt, issuer.crt and issuer.key (0600), replacing an earlier export atomically", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "certs")
 		r := c.run(t, "mtls", "export", "-n", "dapr-system", "-o", dir)
 		require.Equal(t, app.ExitOK, r.code)
 		assert.Contains(t, r.stdout, "Trust certs successfully exported to "+dir)
 		assertFile(t, filepath.Join(dir, "ca.crt"), fresh.Root.CertPEM(), 0o644)
 		assertFile(t, filepath.Join(dir, "issuer.crt"), fresh.CertPEM(), 0o644)
-		assert.NoFileExists(t, filepath.Join(dir, "issuer.key"))
+		assertFile(t, filepath.Join(dir, "issuer.key"), fresh.KeyPEM(t), 0o600)
 
-		r = c.run(t, "mtls", "export", "-n", "dapr-system", "-o", dir, "--include-private-key")
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "ca.crt"), []byte("an older export"), 0o644))
+		r = c.run(t, "mtls", "export", "-n", "dapr-system", "-o", dir)
+		require.Equal(t, app.ExitOK, r.code, "a script that exports every night keeps working")
+		assertFile(t, filepath.Join(dir, "ca.crt"), fresh.Root.CertPEM(), 0o644)
+
+		r = c.run(t, "mtls", "export", "-n", "dapr-system", "-o", dir, "--no-clobber")
 		assert.Equal(t, app.ExitError, r.code)
 		assert.Contains(t, r.stderr, "refusing to overwrite")
-		assert.NoFileExists(t, filepath.Join(dir, "issuer.key"), "a refused export writes nothing")
 
-		r = c.run(t, "mtls", "export", "-n", "dapr-system", "-o", dir, "--include-private-key", "--force")
+		noKey := filepath.Join(t.TempDir(), "public")
+		r = c.run(t, "mtls", "export", "-n", "dapr-system", "-o", noKey, "--include-private-key=false")
 		require.Equal(t, app.ExitOK, r.code)
-		assertFile(t, filepath.Join(dir, "issuer.key"), fresh.KeyPEM(t), 0o600)
+		assert.NoFileExists(t, filepath.Join(noKey, "issuer.key"))
+		assert.Contains(t, r.stdout, "The issuer private key was not exported")
 	})
 }
 

@@ -347,7 +347,7 @@ func TestChartJWTAndOIDC(t *testing.T) {
 	})
 	t.Run("without OIDC TLS no volume is mounted", func(t *testing.T) {
 		r := template(t, chartNS, "--set", "dapr_sentry.jwt.enabled=true", "--set", "dapr_sentry.jwt.issuer=https://sentry.example.com",
-			"--set", "dapr_sentry.oidc.enabled=true", "--set", "dapr_sentry.oidc.tls.secretName=oidc-tls")
+			"--set", "dapr_sentry.oidc.enabled=true", "--set", "dapr_sentry.oidc.tls.enabled=false", "--set", "dapr_sentry.oidc.tls.secretName=oidc-tls")
 		spec := get[appsv1.Deployment](t, r, "Deployment", "dapr-sentry").Spec.Template.Spec
 		assert.Empty(t, spec.Volumes)
 		assert.Empty(t, spec.Containers[0].VolumeMounts)
@@ -372,7 +372,8 @@ func TestChartJWTAndOIDC(t *testing.T) {
 		"an unknown signing algorithm is rejected":           {[]string{"dapr_sentry.jwt.signingAlgorithm=HS256"}, "values don't meet the specifications of the schema"},
 		"a misspelt key under oidc is rejected":              {[]string{"dapr_sentry.oidc.tls.certfile=x"}, "values don't meet the specifications of the schema"},
 		"oidc without jwt is refused":                        {[]string{"dapr_sentry.oidc.enabled=true"}, "needs dapr_sentry.jwt.enabled"},
-		"oidc without an issuer is refused":                  {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.oidc.enabled=true"}, "needs dapr_sentry.jwt.issuer"},
+		"oidc is HTTPS by default: without a certificate it is refused, never plain HTTP": {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.oidc.enabled=true"},
+			"dapr_sentry.oidc.tls.enabled needs"},
 		"oidc TLS without a Secret or files is refused": {[]string{"dapr_sentry.jwt.enabled=true", "dapr_sentry.jwt.issuer=https://x.example",
 			"dapr_sentry.oidc.enabled=true", "dapr_sentry.oidc.tls.enabled=true"}, "needs dapr_sentry.oidc.tls.secretName (a kubernetes.io/tls Secret) or certFile and keyFile"},
 		"a Secret name that is not a Kubernetes name is rejected": {[]string{"dapr_sentry.oidc.tls.secretName=Not_A_Name"}, "values don't meet the specifications of the schema"},

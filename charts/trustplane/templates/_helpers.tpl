@@ -48,9 +48,7 @@ securityContext:
   {{- end }}
 {{- with $g.imagePullSecrets }}
 imagePullSecrets:
-  {{- range . }}
-  - name: {{ . }}
-  {{- end }}
+  {{- include "trustplane.imagePullSecrets" . | nindent 2 }}
 {{- end }}
 {{- with $g.nodeSelector }}
 nodeSelector:
@@ -66,6 +64,13 @@ priorityClassName: {{ . }}
 {{- if $g.ha.enabled }}
 affinity:
   podAntiAffinity:
+    {{- if eq ($g.ha.podAntiAffinityPolicy | default "") "requiredDuringSchedulingIgnoredDuringExecution" }}
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: {{ $g.ha.topologyKey }}
+        labelSelector:
+          matchLabels:
+            app: {{ .app }}
+    {{- else }}
     preferredDuringSchedulingIgnoredDuringExecution:
       - weight: 100
         podAffinityTerm:
@@ -73,6 +78,7 @@ affinity:
           labelSelector:
             matchLabels:
               app: {{ .app }}
+    {{- end }}
 {{- end }}
 {{- end }}
 
@@ -160,11 +166,16 @@ would refuse to start with.
 - --jwt-ttl
 - {{ . | quote }}
 {{- end }}
+{{- with $j.keyFilename }}
+- --jwt-key-filename
+- {{ . | quote }}
+{{- end }}
+{{- with $j.jwksFilename }}
+- --jwks-filename
+- {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- if $o.enabled }}
-{{- if not $j.issuer -}}
-{{- fail "dapr_sentry.oidc.enabled needs dapr_sentry.jwt.issuer: the discovery document and the tokens name the same issuer" -}}
-{{- end }}
 {{- if and $o.tls.enabled (not $o.tls.secretName) (or (not $o.tls.certFile) (not $o.tls.keyFile)) -}}
 {{- fail "dapr_sentry.oidc.tls.enabled needs dapr_sentry.oidc.tls.secretName (a kubernetes.io/tls Secret) or certFile and keyFile (or tls.enabled=false behind a TLS-terminating proxy)" -}}
 {{- end }}
@@ -235,3 +246,35 @@ Dapr's ca.crt, issuer.crt and issuer.key.
 {{- dict "ca" "ca.crt" "cert" "issuer.crt" "key" "issuer.key" | toJson -}}
 {{- end -}}
 {{- end -}}
+
+{{/* global.imagePullSecrets as Dapr's chart takes it: one name as a string, a list of names, or a list of {name: ...}. */}}
+{{- define "trustplane.imagePullSecrets" -}}
+{{- if kindIs "string" . -}}
+- name: {{ . }}
+{{- else -}}
+{{- range . }}
+{{- if kindIs "map" . }}
+- name: {{ .name }}
+{{- else }}
+- name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Dapr's values that trustplane's chart accepts and ignores: NOTES.txt names those a values file sets. */}}
+{{- define "trustplane.ignoredDaprValues" -}}
+{{- $g := .Values.global -}}
+{{- $out := list -}}
+{{- range $k := list "dnsSuffix" "extraContainers" "initContainers" "daprControlPlaneOs" "daprControlPlaneArch" "k8sLabels" "argoRolloutServiceReconciler" "operator" -}}
+{{- if hasKey $g $k }}{{ $out = append $out (printf "global.%s" $k) }}{{ end -}}
+{{- end -}}
+{{- range $k := list "dapr_operator" "dapr_placement" "dapr_scheduler" "dapr_rbac" "dapr_config" -}}
+{{- if hasKey $.Values $k }}{{ $out = append $out $k }}{{ end -}}
+{{- end -}}
+{{- range $k := list "component" "nameOverride" "fullnameOverride" "debug" "runAsNonRoot" "mode" -}}
+{{- if hasKey $.Values.dapr_sentry $k }}{{ $out = append $out (printf "dapr_sentry.%s" $k) }}{{ end -}}
+{{- if hasKey $.Values.dapr_sidecar_injector $k }}{{ $out = append $out (printf "dapr_sidecar_injector.%s" $k) }}{{ end -}}
+{{- end -}}
+{{- join ", " $out -}}
+{{- end }}

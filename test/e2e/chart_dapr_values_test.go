@@ -102,3 +102,16 @@ func TestChartAcceptsDaprsValues(t *testing.T) {
 		assert.Equal(t, admissionregistrationv1.Fail, *w.FailurePolicy)
 	})
 }
+
+func TestChartDaprdImage(t *testing.T) {
+	sidecar := func(args ...string) string {
+		d := get[appsv1.Deployment](t, template(t, chartNS, args...), "Deployment", "dapr-sidecar-injector")
+		return envValue(&d.Spec.Template.Spec.Containers[0], "SIDECAR_IMAGE")
+	}
+	assert.Equal(t, "ghcr.io/dapr/daprd:1.18.3", sidecar(), "the Dapr release trustplane is tested with")
+	assert.Equal(t, "ghcr.io/dapr/daprd:1.18.3", sidecar("--set", "global.tag=0.9.0"), "our global.tag is trustplane's, not daprd's")
+	assert.Equal(t, "mirror.example/dapr/daprd:1.18.1", sidecar("--set", "dapr_sidecar_injector.image.name=daprd",
+		"--set", "global.registry=mirror.example/dapr", "--set", "global.tag=1.18.1"), "Dapr's values: global.registry and global.tag, as Dapr's chart")
+	assert.Equal(t, "ghcr.io/dapr/daprd:1.18.3", sidecar("-f", daprUserValues(t), "--set", "global.tag=1.18.3"),
+		"a Dapr user's values file with its release tag")
+}

@@ -97,7 +97,7 @@ func TestInstalledProduct(t *testing.T) {
 			assert.Equal(t, secret, e.ValueFrom.SecretKeyRef.Name)
 			assert.Equal(t, "token", e.ValueFrom.SecretKeyRef.Key)
 		}
-		assert.Equal(t, "ghcr.io/dapr/daprd:1.16.0", daprd.Image, "SIDECAR_IMAGE from the chart")
+		assert.Equal(t, "ghcr.io/dapr/daprd:1.18.3", daprd.Image, "SIDECAR_IMAGE from the chart")
 		assert.Contains(t, daprd.Args, "--enable-mtls", "daprsystem has mtls enabled")
 		assert.Empty(t, daprd.Command, "no virtual-node toleration: the image ENTRYPOINT runs")
 		assert.True(t, *daprd.SecurityContext.RunAsNonRoot, "the chart's hardened defaults reach the sidecar")

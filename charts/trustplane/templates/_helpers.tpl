@@ -20,6 +20,22 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- if contains "@" $name -}}{{ $name }}{{- else -}}{{ printf "%s:%s" $name $tag }}{{- end -}}
 {{- end }}
 
+{{/* daprd's image. A name with a "/" is used as is, with image.tag, else
+1.18.3 (the Dapr release trustplane is tested with). A bare name (Dapr's
+values say "daprd") is taken as Dapr's chart takes it: under global.registry,
+with image.tag, else global.tag, else 1.18.3. */}}
+{{- define "trustplane.daprdImage" -}}
+{{- $g := .Values.global -}}
+{{- $img := .Values.dapr_sidecar_injector.image -}}
+{{- $name := $img.name -}}
+{{- $tag := $img.tag | default "1.18.3" -}}
+{{- if not (contains "/" $name) -}}
+{{- $name = printf "%s/%s" $g.registry $name -}}
+{{- $tag = $img.tag | default $g.tag | default "1.18.3" -}}
+{{- end -}}
+{{- if or (contains "@" $name) (regexMatch ":[^/]+$" $name) -}}{{ $name }}{{- else -}}{{ printf "%s:%s" $name $tag }}{{- end -}}
+{{- end }}
+
 {{/* replicas under HA or not. Args: dict "root" "replicaCount". */}}
 {{- define "trustplane.replicas" -}}
 {{- if .root.Values.global.ha.enabled -}}{{ .root.Values.global.ha.replicaCount }}{{- else -}}{{ .replicaCount }}{{- end -}}

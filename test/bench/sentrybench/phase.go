@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -18,10 +17,55 @@ import (
 	sentryv1 "github.com/trustplane/trustplane/api/sentry/v1"
 )
 
-// phase runs concurrency workers for cfg.warmup (unmeasured) then
-// cfg.duration, and verifies every measured response afterwards.
-func phase(ctx context.Context, name string, pid, concurrency int, cfg config, pool *csrPool, anchors *x509bundle.Bundle,
-	newClient func() (sentryv1.CAClient, func(), error)) (result, error) {
+// phaseSpec is one load pattern: c workers over the server's one shared
+// connection, or each dialling a new connection per sign (daprd's pattern:
+// dial, full TLS handshake, one call, close).
+type phaseSpec struct {
+	c       int
+	newConn bool
+}
+
+func (p phaseSpec) String() string {
+	if p.newConn {
+		return fmt.Sprintf("new/%d", p.c)
+	}
+	return fmt.Sprintf("shared/%d", p.c)
+}
+
+func (p phaseSpec) pattern() string {
+	if p.newConn {
+		return "new TLS connection per sign"
+	}
+	return "one shared connection"
+}
+
+// snapshot is the counters read at the edges of a slice's measured window.
+type snapshot struct {
+	server, client time.Duration // CPU time of the sentry and of this process
+	machine        cpuStat
+}
+
+func takeSnapshot(pid int) snapshot {
+	return snapshot{server: procCPU(pid), client: procCPU(os.Getpid()), machine: readCPUStat()}
+}
+
+// slice is one server's measurements over one measured window.
+type slice struct {
+	signs     int           // completed in the window
+	all       int           // completed in the whole slice, lead-in included
+	wall      time.Duration // the whole slice
+	window    time.Duration
+	cpu       time.Duration // the server's CPU time in the window
+	clientCPU time.Duration // this process's
+	machine   cpuDelta
+	latencies []time.Duration
+}
+
+// runSlice drives s with p.c workers for leadIn (unmeasured) and then
+// window, counting the signs completed in the window and reading the CPU
+// counters at its two edges, and verifies every counted response. A zero
+// window is a warm-up.
+func runSlice(ctx context.Context, s *server, p phaseSpec, leadIn, window time.Duration, pool *csrPool) (slice, error) {
 	type sample struct {
 		item csrItem
 		resp *sentryv1.SignCertificateResponse
@@ -30,62 +74,79 @@ func phase(ctx context.Context, name string, pid, concurrency int, cfg config, p
 	var (
 		mu       sync.Mutex
 		samples  []sample
+		all      int
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	measureFrom := time.Now().Add(cfg.warmup)
-	end := measureFrom.Add(cfg.duration)
-	var (
-		cpuStart, clientStart time.Duration
-		statStart             cpuStat
-		cpuOnce               sync.Once
-	)
-	for range concurrency {
+	begin := time.Now()
+	from := begin.Add(leadIn)
+	end := from.Add(window)
+	var snaps [2]snapshot
+	snapDone := make(chan struct{})
+	go func() {
+		defer close(snapDone)
+		time.Sleep(time.Until(from))
+		snaps[0] = takeSnapshot(s.pid)
+		time.Sleep(time.Until(end))
+		snaps[1] = takeSnapshot(s.pid)
+	}()
+	for range p.c {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var local []sample
+			n := 0
+			fail := func(err error) {
+				mu.Lock()
+				firstErr = errors.Join(firstErr, err)
+				mu.Unlock()
+			}
 			for time.Now().Before(end) && ctx.Err() == nil {
 				item := pool.take()
-				client, done, err := newClient()
-				if err != nil {
-					mu.Lock()
-					firstErr = errors.Join(firstErr, err)
-					mu.Unlock()
-					return
+				client, done := s.client, func() {}
+				if p.newConn {
+					cc, err := dial(s.addr, s.anchors)
+					if err != nil {
+						fail(err)
+						break
+					}
+					client, done = sentryv1.NewCAClient(cc), func() { cc.Close() }
 				}
 				t0 := time.Now()
-				resp, err := client.SignCertificate(ctx, &sentryv1.SignCertificateRequest{Id: "bench", Namespace: "default", CertificateSigningRequest: item.pem})
-				lat := time.Since(t0)
+				resp, err := client.SignCertificate(ctx, signRequest(item))
+				t1 := time.Now()
 				done()
 				if err != nil {
-					mu.Lock()
-					firstErr = errors.Join(firstErr, fmt.Errorf("sign: %w", err))
-					mu.Unlock()
-					return
+					fail(fmt.Errorf("%s: sign: %w", s.name, err))
+					break
 				}
-				if t0.After(measureFrom) {
-					cpuOnce.Do(func() { cpuStart, clientStart, statStart = procCPU(pid), procCPU(os.Getpid()), readCPUStat() })
-					local = append(local, sample{item, resp, lat})
+				n++
+				if !t1.Before(from) && !t1.After(end) {
+					local = append(local, sample{item, resp, t1.Sub(t0)})
 				}
 			}
 			mu.Lock()
 			samples = append(samples, local...)
+			all += n
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	cpu, clientCPU, steal := procCPU(pid)-cpuStart, procCPU(os.Getpid())-clientStart, readCPUStat().stealSince(statStart)
-	if firstErr != nil {
-		return result{}, firstErr
+	<-snapDone
+	if err := errors.Join(firstErr, ctx.Err()); err != nil {
+		return slice{}, err
 	}
-	r := result{name: name, signs: len(samples), elapsed: cfg.duration, cpu: cpu, clientCPU: clientCPU, steal: steal}
+	r := slice{
+		signs: len(samples), all: all, wall: time.Since(begin), window: window,
+		cpu: snaps[1].server - snaps[0].server, clientCPU: snaps[1].client - snaps[0].client,
+		machine: snaps[1].machine.since(snaps[0].machine),
+	}
 	want := spiffeid.RequireFromString("spiffe://public/ns/default/bench")
-	for _, s := range samples {
-		if err := verify(s.resp, s.item.pub, anchors, want); err != nil {
-			return result{}, fmt.Errorf("%s: response failed verification: %w", name, err)
+	for _, sm := range samples {
+		if err := verify(sm.resp, sm.item.pub, s.anchors, want); err != nil {
+			return slice{}, fmt.Errorf("%s, %s: response failed verification: %w", s.name, p, err)
 		}
-		r.latencies = append(r.latencies, s.lat)
+		r.latencies = append(r.latencies, sm.lat)
 	}
 	return r, nil
 }
@@ -119,7 +180,7 @@ func verify(resp *sentryv1.SignCertificateResponse, pub crypto.PublicKey, anchor
 	if len(chain[0].URIs) != 1 || chain[0].URIs[0].String() != want.String() {
 		return fmt.Errorf("wrong SPIFFE ID %v", chain[0].URIs)
 	}
-	if !chain[0].PublicKey.(*ecdsa.PublicKey).Equal(pub) {
+	if k, ok := chain[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(pub) {
 		return errors.New("leaf does not certify the CSR's key")
 	}
 	return nil

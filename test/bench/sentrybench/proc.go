@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -55,7 +56,7 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 func startProfile(port, file string, d time.Duration) func() error {
 	errc := make(chan error, 1)
 	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, int(d.Seconds())))
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, int(math.Ceil(d.Seconds()))))
 		if err != nil {
 			errc <- err
 			return
@@ -73,8 +74,9 @@ func startProfile(port, file string, d time.Duration) func() error {
 	return func() error { return <-errc }
 }
 
-// cpuStat is the machine-wide CPU time counters of /proc/stat's "cpu" line.
-type cpuStat struct{ total, steal int64 }
+// cpuStat is the machine-wide CPU time counters of /proc/stat's "cpu"
+// line, in clock ticks summed over the CPUs.
+type cpuStat struct{ total, idle, steal int64 }
 
 func readCPUStat() cpuStat {
 	data, err := os.ReadFile("/proc/stat")
@@ -85,24 +87,60 @@ func readCPUStat() cpuStat {
 	fields := strings.Fields(line)
 	var st cpuStat
 	for i, f := range fields[1:] {
-		n, _ := strconv.ParseInt(f, 10, 64)
 		if i >= 8 { // guest and guest_nice are already in user and nice
 			break
 		}
+		n, _ := strconv.ParseInt(f, 10, 64)
 		st.total += n
-		if i == 7 {
+		switch i {
+		case 3, 4: // idle, iowait
+			st.idle += n
+		case 7:
 			st.steal = n
 		}
 	}
 	return st
 }
 
-// stealSince is the share of CPU time stolen since start.
-func (c cpuStat) stealSince(start cpuStat) float64 {
-	if c.total <= start.total {
+// cpuDelta is the machine's CPU time over an interval, summed over the CPUs.
+type cpuDelta struct{ total, busy, steal time.Duration }
+
+func (c cpuStat) since(start cpuStat) cpuDelta {
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
+	return cpuDelta{
+		total: tick(c.total - start.total),
+		busy:  tick((c.total - c.idle - c.steal) - (start.total - start.idle - start.steal)),
+		steal: tick(c.steal - start.steal),
+	}
+}
+
+func (d *cpuDelta) add(o cpuDelta) { d.total += o.total; d.busy += o.busy; d.steal += o.steal }
+
+// stealShare is the share of the machine's CPU time stolen by the hypervisor.
+func (d cpuDelta) stealShare() float64 {
+	if d.total <= 0 {
 		return 0
 	}
-	return float64(c.steal-start.steal) / float64(c.total-start.total)
+	return float64(d.steal) / float64(d.total)
+}
+
+// resetPeakRSS resets the process's VmHWM to its current RSS (Linux >= 4.0),
+// so that VmHWM read later is the peak since now. It reports whether it could.
+func resetPeakRSS(pid int) bool {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+}
+
+// loadavg is the first three fields of /proc/loadavg.
+func loadavg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // startClientProfile profiles this process into file until the returned

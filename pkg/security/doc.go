@@ -23,6 +23,11 @@
 //	if err := c.WaitReady(ctx); err != nil { ... }
 //	srv := c.ServerTLSConfig(tlsconfig.AuthorizeMemberOf(td))
 //
+// In Kubernetes mode, Options.Token = KubernetesToken(...) makes Dapr's
+// choice of token for every request: the projected token, else the legacy
+// service-account token, else none and no validator named (Sentry's
+// default validator decides).
+//
 // Client implements x509svid.Source and x509bundle.Source, so the TLS
 // configurations it builds pick up renewed SVIDs and changed anchors on the
 // next handshake.

@@ -33,17 +33,17 @@ func (c *Client) sign(ctx context.Context) (*issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := c.readToken()
+	token, err := c.token()
 	if err != nil {
 		return nil, err
 	}
 	req := &sentryv1.SignCertificateRequest{
 		Id:                        c.opts.AppID,
-		Token:                     token,
+		Token:                     token.Value,
 		TrustDomain:               c.opts.TrustDomain,
 		Namespace:                 c.opts.Namespace,
 		CertificateSigningRequest: csr,
-		TokenValidator:            c.opts.TokenValidator,
+		TokenValidator:            token.Validator,
 		JwtAudiences:              c.opts.JWTAudiences,
 	}
 
@@ -75,6 +75,23 @@ func (c *Client) dial() (*grpc.ClientConn, error) {
 		return nil, fmt.Errorf("connect to sentry at %s: %w", c.opts.SentryAddress, err)
 	}
 	return conn, nil
+}
+
+// token is the token of one request: Options.Token's choice, else the
+// token file read afresh with Options.TokenValidator.
+func (c *Client) token() (Token, error) {
+	if c.opts.Token != nil {
+		t, err := c.opts.Token()
+		if err != nil {
+			return Token{}, fmt.Errorf("sentry token: %w", err)
+		}
+		return t, nil
+	}
+	v, err := c.readToken()
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{Value: v, Validator: c.opts.TokenValidator}, nil
 }
 
 // readToken reads the token file afresh; projected tokens are rotated by the

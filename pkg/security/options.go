@@ -65,6 +65,10 @@ type Options struct {
 	// TokenValidator names the validator Sentry should use. Default UNKNOWN
 	// (Sentry's default for its environment).
 	TokenValidator sentryv1.SignCertificateRequest_TokenValidator
+	// Token, when set, chooses the token and the validator of every
+	// request instead of TokenFile and TokenValidator (which must then be
+	// unset), for example KubernetesToken.
+	Token TokenSource
 	// JWTAudiences are extra audiences for a JWT-SVID. Sent as is; the
 	// returned JWTs are not used yet.
 	JWTAudiences []string
@@ -120,6 +124,9 @@ func (o *Options) validate() error {
 	}
 	if _, ok := sentryv1.SignCertificateRequest_TokenValidator_name[int32(o.TokenValidator)]; !ok {
 		errs = append(errs, fmt.Errorf("unknown token validator %d", o.TokenValidator))
+	}
+	if o.Token != nil && (o.TokenFile != "" || o.TokenValidator != sentryv1.SignCertificateRequest_UNKNOWN) {
+		errs = append(errs, errors.New("set either Token or TokenFile and TokenValidator"))
 	}
 	if _, ok := keyTypeNames[o.KeyType]; !ok {
 		errs = append(errs, fmt.Errorf("unknown key type %d", o.KeyType))

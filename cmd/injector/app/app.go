@@ -59,6 +59,9 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 	}
 	defer func() { _ = logger.Sync() }()
 	logger.Info(fmt.Sprintf("Starting Dapr sidecar injector -- version %s", Version))
+	for _, w := range o.warnings {
+		logger.Warn(w)
+	}
 	// controller-runtime logs through its process-wide logger; main owns it.
 	ctrllog.SetLogger(zapr.NewLogger(logger.Named("controller-runtime")))
 	if err := run(ctx, o, logger); err != nil {
@@ -91,6 +94,7 @@ func run(ctx context.Context, o *Options, logger *zap.Logger) error {
 		ControlPlaneTrustDomain:  td,
 		SentryAddress:            o.SentryAddress,
 		TokenFile:                o.TokenFile,
+		LegacyTokenFile:          o.LegacyTokenFile,
 		KeyType:                  keyType,
 		TrustAnchorsFile:         o.TrustAnchorsFile,
 		TrustAnchorsConfigMap:    o.TrustAnchorsConfigMap,

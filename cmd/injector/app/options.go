@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/trustplane/trustplane/pkg/injector/server"
 	"github.com/trustplane/trustplane/pkg/injector/sidecar"
 	"github.com/trustplane/trustplane/pkg/security"
 	"github.com/trustplane/trustplane/pkg/spiffe"
@@ -22,7 +23,8 @@ type Options struct {
 	// Port and ListenAddress are where the HTTPS webhook listens.
 	Port          int
 	ListenAddress string
-	// HealthzPort and HealthzListenAddress serve /healthz and /readyz (0 disables).
+	// HealthzPort and HealthzListenAddress serve /livez (liveness), and
+	// /healthz and /readyz (readiness, Dapr's /healthz) (0 disables).
 	HealthzPort          int
 	HealthzListenAddress string
 	// EnableMetrics, MetricsPort and MetricsListenAddress serve Prometheus metrics.
@@ -41,9 +43,13 @@ type Options struct {
 	ControlPlaneTrustDomain string
 	// SentryAddress is Sentry's gRPC address (default dapr-sentry.<namespace>.svc:443).
 	SentryAddress string
-	// TokenFile is the projected token for Sentry.
+	// TokenFile is the projected token for Sentry; when it does not exist,
+	// LegacyTokenFile, else no token (Sentry's default validator decides).
 	TokenFile string
-	// KeyType is the serving key's type (ecdsa-p256, ed25519, rsa-2048).
+	// LegacyTokenFile is the pod's default service-account token ("" none).
+	LegacyTokenFile string
+	// KeyType is the serving key's type (rsa-2048, Dapr's, by default;
+	// ecdsa-p256, ed25519).
 	KeyType string
 	// TrustAnchorsFile is the mounted dapr-trust-bundle ca.crt.
 	TrustAnchorsFile string
@@ -90,6 +96,12 @@ type Options struct {
 	// WarnOnly admits a pod whose token Secret is missing or has no key
 	// "token", with an admission warning, instead of denying it.
 	WarnOnly bool
+
+	// fromEnv are the flags Complete set from the environment.
+	fromEnv map[string]bool
+	// warnings are what Validate let pass from the environment, for Run
+	// to log.
+	warnings []string
 }
 
 // NewOptions returns the defaults.
@@ -101,8 +113,9 @@ func NewOptions() *Options {
 		MetricsPort:             9090,
 		LogLevel:                "info",
 		ControlPlaneTrustDomain: "cluster.local",
-		TokenFile:               "/var/run/secrets/dapr.io/sentrytoken/token",
-		KeyType:                 security.KeyTypeECDSAP256.String(),
+		TokenFile:               security.DefaultKubernetesTokenFile,
+		LegacyTokenFile:         security.DefaultLegacyTokenFile,
+		KeyType:                 server.DefaultKeyType.String(),
 		TrustAnchorsFile:        "/var/run/secrets/dapr.io/tls/ca.crt",
 		Configuration:           "daprsystem",
 		WebhookConfiguration:    "dapr-sidecar-injector",
@@ -124,6 +137,7 @@ var envFlags = []struct{ flag, env string }{
 	{"namespace", "NAMESPACE"},
 	{"control-plane-trust-domain", "DAPR_CONTROL_PLANE_TRUST_DOMAIN"},
 	{"sentry-address", "DAPR_SENTRY_ADDRESS"},
+	{"token-file", "DAPR_SENTRY_TOKEN_FILE"},
 	{"trust-anchors-file", "DAPR_TRUST_ANCHORS_FILE"},
 	{"sidecar-image", "SIDECAR_IMAGE"},
 	{"sidecar-image-pull-policy", "SIDECAR_IMAGE_PULL_POLICY"},
@@ -145,7 +159,7 @@ var envFlags = []struct{ flag, env string }{
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Port, "port", o.Port, "HTTPS webhook port")
 	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "HTTPS webhook listen address (default all interfaces)")
-	fs.IntVar(&o.HealthzPort, "healthz-port", o.HealthzPort, "Port of /healthz and /readyz (0 disables)")
+	fs.IntVar(&o.HealthzPort, "healthz-port", o.HealthzPort, "Port of /livez (liveness), and /healthz and /readyz (ready: serving certificate, webhook server and caBundle) (0 disables)")
 	fs.StringVar(&o.HealthzListenAddress, "healthz-listen-address", o.HealthzListenAddress, "Listen address of the health server")
 	fs.BoolVar(&o.EnableMetrics, "enable-metrics", o.EnableMetrics, "Serve Prometheus metrics")
 	fs.IntVar(&o.MetricsPort, "metrics-port", o.MetricsPort, "Prometheus metrics port")
@@ -157,8 +171,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Control-plane namespace, Sentry's and the injector's ($NAMESPACE; required)")
 	fs.StringVar(&o.ControlPlaneTrustDomain, "control-plane-trust-domain", o.ControlPlaneTrustDomain, "Control-plane trust domain ($DAPR_CONTROL_PLANE_TRUST_DOMAIN)")
 	fs.StringVar(&o.SentryAddress, "sentry-address", o.SentryAddress, "Sentry's gRPC address ($DAPR_SENTRY_ADDRESS; default dapr-sentry.<namespace>.svc:443)")
-	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "Projected service-account token with Sentry's SPIFFE ID as audience")
-	fs.StringVar(&o.KeyType, "key-type", o.KeyType, "Serving key type: ecdsa-p256, ed25519 or rsa-2048")
+	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "Projected service-account token with Sentry's SPIFFE ID as audience, for Sentry's Kubernetes validator ($DAPR_SENTRY_TOKEN_FILE); "+
+		"when it does not exist, --legacy-token-file, else no token and no validator named (Sentry's default decides), as Dapr's injector")
+	fs.StringVar(&o.LegacyTokenFile, "legacy-token-file", o.LegacyTokenFile, "Service-account token used when --token-file does not exist (empty for none)")
+	fs.StringVar(&o.KeyType, "key-type", o.KeyType, "Serving key type: rsa-2048 (Dapr's; some managed API servers accept no other for webhooks), ecdsa-p256 or ed25519")
 	fs.StringVar(&o.TrustAnchorsFile, "trust-anchors-file", o.TrustAnchorsFile, "Trust anchors PEM, the mounted dapr-trust-bundle ConfigMap ($DAPR_TRUST_ANCHORS_FILE); watched")
 	fs.StringVar(&o.TrustAnchorsConfigMap, "trust-anchors-configmap", o.TrustAnchorsConfigMap, "Read the trust anchors (key ca.crt) from this ConfigMap in --namespace through the API instead of --trust-anchors-file")
 	fs.StringVar(&o.Configuration, "config", o.Configuration, "Control-plane Configuration in --namespace whose spec.mtls.enabled the sidecars get")
@@ -199,7 +215,12 @@ func (o *Options) Complete(fs *pflag.FlagSet, lookupEnv func(string) (string, bo
 		}
 		if err := fs.Set(e.flag, strings.TrimSpace(v)); err != nil {
 			errs = append(errs, fmt.Errorf("$%s: %w", e.env, err))
+			continue
 		}
+		if o.fromEnv == nil {
+			o.fromEnv = map[string]bool{}
+		}
+		o.fromEnv[e.flag] = true
 	}
 	if _, inCluster := lookupEnv("KUBERNETES_SERVICE_HOST"); o.Kubeconfig == "" && !inCluster {
 		o.Kubeconfig, _ = lookupEnv("KUBECONFIG")
@@ -238,15 +259,22 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("--sidecar-run-as-user 0 is root, which --sidecar-run-as-non-root forbids: daprd would never start"))
 	}
 	tol, err := sidecar.ParseTolerations(o.IgnoreEntrypointTolerations)
-	if err != nil {
+	switch {
+	case err != nil && o.fromEnv["ignore-entrypoint-tolerations"]:
+		// Dapr's chart renders its default with escaped quotes, which
+		// Dapr's injector cannot parse either: it warns and ignores it.
+		o.warnings = append(o.warnings, fmt.Sprintf("Ignoring $IGNORE_ENTRYPOINT_TOLERATIONS, as Dapr's injector does: %v "+
+			"(no pod gets daprd as its command; set a JSON array, for example %s)", err, sidecar.VirtualNodeTolerations))
+	case err != nil:
 		errs = append(errs, fmt.Errorf("--ignore-entrypoint-tolerations: %w", err))
+	default:
+		o.entrypointTolerations = tol
 	}
-	o.entrypointTolerations = tol
 	if _, err := security.ParseKeyType(o.KeyType); err != nil {
 		errs = append(errs, fmt.Errorf("--key-type: %w", err))
 	}
 	if o.TokenFile == "" {
-		errs = append(errs, errors.New("--token-file is required"))
+		errs = append(errs, errors.New("--token-file is required (it need not exist)"))
 	}
 	if o.TrustAnchorsFile == "" && o.TrustAnchorsConfigMap == "" {
 		errs = append(errs, errors.New("--trust-anchors-file or --trust-anchors-configmap is required"))

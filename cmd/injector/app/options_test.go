@@ -28,6 +28,8 @@ func TestOptions(t *testing.T) {
 				assert.Equal(t, 9090, o.MetricsPort)
 				assert.Equal(t, "/var/run/secrets/dapr.io/tls/ca.crt", o.TrustAnchorsFile)
 				assert.Equal(t, "/var/run/secrets/dapr.io/sentrytoken/token", o.TokenFile)
+				assert.Equal(t, "/var/run/secrets/kubernetes.io/serviceaccount/token", o.LegacyTokenFile, "Dapr's fallback token")
+				assert.Equal(t, "rsa-2048", o.KeyType, "Dapr's injector serves with RSA 2048 (dapr/kit's spiffe.KeyAlgorithmRSA)")
 				assert.Equal(t, "dapr-sentry.dapr-system.svc:443", o.SentryAddress, "derived from the namespace, any cluster domain")
 				assert.Equal(t, "IfNotPresent", o.SidecarImagePullPolicy)
 				assert.Equal(t, "cluster.local", o.ClusterDomain)
@@ -93,11 +95,32 @@ func TestOptions(t *testing.T) {
 		"root as the sidecar user while non-root is required is refused": {
 			env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "SIDECAR_RUN_AS_USER": "0"}, wantErr: "--sidecar-run-as-user 0 is root",
 		},
-		"tolerations that are not JSON are refused": {
-			env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "IGNORE_ENTRYPOINT_TOLERATIONS": "azure.com/aci"}, wantErr: "--ignore-entrypoint-tolerations: not a JSON array",
+		"tolerations that are not JSON are refused on the command line": {
+			args: []string{"--ignore-entrypoint-tolerations", "azure.com/aci"}, env: required, wantErr: "--ignore-entrypoint-tolerations: not a JSON array",
+		},
+		"Dapr's chart's default tolerations (escaped quotes) are a warning and ignored, as Dapr's injector does": {
+			env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i",
+				"IGNORE_ENTRYPOINT_TOLERATIONS": `[{\"effect\":\"NoSchedule\",\"key\":\"alibabacloud.com/eci\"},{\"effect\":\"NoSchedule\",\"key\":\"azure.com/aci\"}]`},
+			check: func(t *testing.T, o *Options) {
+				assert.Empty(t, sidecarConfig(o).EntrypointTolerations)
+				require.Len(t, o.warnings, 1)
+				assert.Contains(t, o.warnings[0], "Ignoring $IGNORE_ENTRYPOINT_TOLERATIONS, as Dapr's injector does: not a JSON array of tolerations")
+			},
 		},
 		"a boolean variable that is no boolean is refused": {
 			env: map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "ENABLE_K8S_DOWNWARD_APIS": "sure"}, wantErr: "$ENABLE_K8S_DOWNWARD_APIS",
+		},
+		"the key type stays selectable": {
+			args: []string{"--key-type", "ecdsa-p256"}, env: required,
+			check: func(t *testing.T, o *Options) { assert.Equal(t, "ecdsa-p256", o.KeyType) },
+		},
+		"Dapr's DAPR_SENTRY_TOKEN_FILE names the token file": {
+			env:   map[string]string{"NAMESPACE": "ns", "SIDECAR_IMAGE": "i", "DAPR_SENTRY_TOKEN_FILE": "/t/token"},
+			check: func(t *testing.T, o *Options) { assert.Equal(t, "/t/token", o.TokenFile) },
+		},
+		"the legacy token fallback can be turned off": {
+			args: []string{"--legacy-token-file", ""}, env: required,
+			check: func(t *testing.T, o *Options) { assert.Empty(t, o.LegacyTokenFile) },
 		},
 		"a flag beats the environment": {
 			args: []string{"--namespace", "mine"}, env: required,

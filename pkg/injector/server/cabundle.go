@@ -10,8 +10,10 @@ import (
 
 	"go.uber.org/zap"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	acv1 "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -35,6 +37,10 @@ const (
 	patchRetryMax     = 30 * time.Second
 )
 
+// DefaultPatchOnlyResync is how often a patcher in PatchOnly mode reads the
+// caBundle back (and puts it back when someone else changed it).
+const DefaultPatchOnlyResync = time.Minute
+
 // ErrWebhookConfigurationNotFound is reported by the readiness check while
 // the MutatingWebhookConfiguration does not exist.
 var ErrWebhookConfigurationNotFound = errors.New("mutating webhook configuration not found")
@@ -48,7 +54,15 @@ type CABundlePatcherOptions struct {
 	Name string
 	// Anchors are the trust anchors the caBundle must equal. Required.
 	Anchors *Anchors
-	// Clock schedules retries. Default the real clock.
+	// PatchOnly keeps the caBundle with the patch verb alone, as Dapr's
+	// RBAC allows (patch on the one object): the object is read back by a
+	// no-op merge patch on start, on every anchors change and every
+	// Resync, instead of being watched (get, list, watch).
+	PatchOnly bool
+	// Resync is how often a PatchOnly patcher reads the object back.
+	// Default DefaultPatchOnlyResync.
+	Resync time.Duration
+	// Clock schedules retries and resyncs. Default the real clock.
 	Clock clock.WithTicker
 	// Logger receives patch results. Default none.
 	Logger *zap.Logger
@@ -60,7 +74,9 @@ type CABundlePatcherOptions struct {
 // under those anchors. It patches on start, whenever the anchors change and
 // whenever someone else changes the object (a helm upgrade, a GitOps sync),
 // with a server-side apply keyed by webhook name, never by index. It needs
-// get, list, watch and patch on that one object (resourceNames).
+// get, list, watch and patch on that one object (resourceNames); in
+// PatchOnly mode patch alone, and a change by someone else is then put
+// back at the next resync instead of at once.
 type CABundlePatcher struct {
 	opts    CABundlePatcherOptions
 	logger  *zap.Logger
@@ -78,6 +94,9 @@ func NewCABundlePatcher(opts CABundlePatcherOptions) (*CABundlePatcher, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = DefaultPatchOnlyResync
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -113,27 +132,25 @@ func (p *CABundlePatcher) Start(ctx context.Context) error {
 		default:
 		}
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(p.opts.Client, 10*time.Minute,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", p.opts.Name).String()
-		}))
-	inf := factory.Admissionregistration().V1().MutatingWebhookConfigurations().Informer()
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { trigger() },
-		UpdateFunc: func(_, _ any) { trigger() },
-		DeleteFunc: func(any) { trigger() },
-	}); err != nil {
-		return fmt.Errorf("watch webhook configuration %s: %w", p.opts.Name, err)
-	}
-	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-		p.logger.Warn("Watching the webhook configuration failed; retrying", zap.Error(err))
-	}); err != nil {
-		return fmt.Errorf("watch webhook configuration %s: %w", p.opts.Name, err)
-	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return nil
+	var read func(context.Context) (*admissionregistrationv1.MutatingWebhookConfiguration, error)
+	var resync <-chan time.Time
+	if p.opts.PatchOnly {
+		read = p.readByPatch
+		ticker := p.opts.Clock.NewTicker(p.opts.Resync)
+		defer ticker.Stop()
+		resync = ticker.C()
+	} else {
+		store, stop, err := p.watch(ctx, trigger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if store == nil {
+			return nil
+		}
+		read = func(context.Context) (*admissionregistrationv1.MutatingWebhookConfiguration, error) {
+			return p.fromStore(store)
+		}
 	}
 
 	retry := patchRetryInitial
@@ -151,10 +168,11 @@ func (p *CABundlePatcher) Start(ctx context.Context) error {
 			return nil
 		case <-changed:
 		case <-kick:
+		case <-resync:
 		case <-retryC:
 			retryC = nil
 		}
-		err := p.reconcile(ctx, inf.GetStore())
+		err := p.reconcile(ctx, read)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -173,36 +191,100 @@ func (p *CABundlePatcher) Start(ctx context.Context) error {
 	}
 }
 
-// reconcile applies the anchors to every webhook of the object in store
-// whose caBundle differs.
-func (p *CABundlePatcher) reconcile(ctx context.Context, store cache.Store) error {
+// watch starts an informer on the one object that calls trigger on every
+// change, and returns its store once synced (nil when ctx ended first) and
+// a function that stops it.
+func (p *CABundlePatcher) watch(ctx context.Context, trigger func()) (cache.Store, func(), error) {
+	factory := informers.NewSharedInformerFactoryWithOptions(p.opts.Client, 10*time.Minute,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", p.opts.Name).String()
+		}))
+	inf := factory.Admissionregistration().V1().MutatingWebhookConfigurations().Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { trigger() },
+		UpdateFunc: func(_, _ any) { trigger() },
+		DeleteFunc: func(any) { trigger() },
+	}); err != nil {
+		return nil, nil, fmt.Errorf("watch webhook configuration %s: %w", p.opts.Name, err)
+	}
+	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		p.logger.Warn("Watching the webhook configuration failed; retrying", zap.Error(err))
+	}); err != nil {
+		return nil, nil, fmt.Errorf("watch webhook configuration %s: %w", p.opts.Name, err)
+	}
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil, factory.Shutdown, nil
+	}
+	return inf.GetStore(), factory.Shutdown, nil
+}
+
+// fromStore returns the object in the informer's store.
+func (p *CABundlePatcher) fromStore(store cache.Store) (*admissionregistrationv1.MutatingWebhookConfiguration, error) {
 	obj, ok, err := store.GetByKey(p.opts.Name)
 	if err != nil {
-		return fmt.Errorf("read webhook configuration %s: %w", p.opts.Name, err)
+		return nil, fmt.Errorf("read webhook configuration %s: %w", p.opts.Name, err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrWebhookConfigurationNotFound, p.opts.Name)
+		return nil, fmt.Errorf("%w: %s", ErrWebhookConfigurationNotFound, p.opts.Name)
 	}
 	mwc, ok := obj.(*admissionregistrationv1.MutatingWebhookConfiguration)
 	if !ok {
-		return fmt.Errorf("read webhook configuration %s: unexpected %T", p.opts.Name, obj)
+		return nil, fmt.Errorf("read webhook configuration %s: unexpected %T", p.opts.Name, obj)
+	}
+	return mwc, nil
+}
+
+// emptyMergePatch changes nothing: the API server answers it with the
+// object as it is and writes nothing, so it reads the object with the
+// patch verb alone.
+var emptyMergePatch = []byte("{}")
+
+// readByPatch reads the object with a no-op merge patch.
+func (p *CABundlePatcher) readByPatch(ctx context.Context) (*admissionregistrationv1.MutatingWebhookConfiguration, error) {
+	mwc, err := p.opts.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Patch(ctx, p.opts.Name,
+		types.MergePatchType, emptyMergePatch, metav1.PatchOptions{FieldManager: FieldManager})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %s", ErrWebhookConfigurationNotFound, p.opts.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read webhook configuration %s (by a no-op patch): %w", p.opts.Name, err)
+	}
+	return mwc, nil
+}
+
+// reconcile applies the anchors to every webhook of the object read whose
+// caBundle differs, and marks the patcher ready once they all match.
+func (p *CABundlePatcher) reconcile(ctx context.Context, read func(context.Context) (*admissionregistrationv1.MutatingWebhookConfiguration, error)) error {
+	mwc, err := read(ctx)
+	if err != nil {
+		return err
 	}
 	anchors := p.opts.Anchors.Current()
 	apply, stale := BundleApply(mwc, anchors)
 	if stale == 0 {
-		if !p.synced.Swap(true) {
-			p.logger.Info("Webhook caBundle matches the trust anchors", zap.Int("webhooks", len(mwc.Webhooks)))
-		}
+		p.matched(len(mwc.Webhooks))
 		return nil
 	}
-	if _, err := p.opts.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Apply(ctx, apply,
-		metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+	applied, err := p.opts.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Apply(ctx, apply,
+		metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
 		return fmt.Errorf("apply caBundle to webhook configuration %s: %w", p.opts.Name, err)
 	}
 	p.logger.Info("Patched the webhook caBundle with the trust anchors", zap.Int("webhooks", stale))
-	// The informer brings the applied object back and the next reconcile
-	// marks the patcher ready once it sees the caBundle in place.
+	// The applied object as stored: ready at once when every caBundle
+	// matches (a watching patcher would also see it come back).
+	if _, stale := BundleApply(applied, anchors); stale == 0 {
+		p.matched(len(applied.Webhooks))
+	}
 	return nil
+}
+
+// matched marks the patcher ready, logging the first time.
+func (p *CABundlePatcher) matched(webhooks int) {
+	if !p.synced.Swap(true) {
+		p.logger.Info("Webhook caBundle matches the trust anchors", zap.Int("webhooks", webhooks))
+	}
 }
 
 // BundleApply returns the server-side apply configuration that sets the

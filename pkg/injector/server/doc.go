@@ -9,18 +9,28 @@
 //     object).
 //   - CABundlePatcher keeps the caBundle of every webhook in the
 //     dapr-sidecar-injector MutatingWebhookConfiguration equal to the
-//     anchors, by server-side apply keyed by webhook name.
-//   - SecretGetter reads a token Secret with one GET per pod that names one.
-//   - Run assembles them with the Sentry client (pkg/security), the
-//     daprsystem Configuration watch (its spec.mtls.enabled) and the
-//     health and metrics servers.
+//     anchors, by server-side apply keyed by webhook name; watching the
+//     object, or with the patch verb alone (Dapr's RBAC) reading it back
+//     by a no-op patch on a timer.
+//   - SecretGetter reads a token Secret with one GET per pod that names one,
+//     in the namespaces whose RBAC allows it (TokenSecretsClusterRole);
+//     elsewhere the webhook admits the pod with a warning.
+//   - Run reviews the injector's RBAC once (rbac.go: one warning per
+//     feature that falls back, one for the CA key when it is readable)
+//     and assembles the parts with the Sentry client (pkg/security, with
+//     Dapr's token choice and an RSA key by default), the daprsystem
+//     Configuration (watched, or polled with get alone; its
+//     spec.mtls.enabled), the health server (/livez; /healthz and /readyz
+//     ready only with the certificate, the webhook server and the
+//     caBundle) and the metrics server.
 //
 // Usage (cmd/injector):
 //
 //	err := server.Run(ctx, server.Options{
 //		RestConfig: cfg, Namespace: "dapr-system", ControlPlaneTrustDomain: td,
 //		SentryAddress: "dapr-sentry.dapr-system.svc:443",
-//		TokenFile: "/var/run/secrets/dapr.io/sentrytoken/token",
+//		TokenFile: security.DefaultKubernetesTokenFile, LegacyTokenFile: security.DefaultLegacyTokenFile,
+//		KeyType: server.DefaultKeyType,
 //		TrustAnchorsFile: "/var/run/secrets/dapr.io/tls/ca.crt",
 //		WebhookPort: 4000, HealthzAddress: ":8080", MetricsAddress: ":9090",
 //		Sidecar: sidecar.Config{SidecarImage: "ghcr.io/dapr/daprd:1.16.0"},

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/go-logr/zapr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,13 +21,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
-	crhealthz "sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	sentryv1 "github.com/trustplane/trustplane/api/sentry/v1"
+	"github.com/trustplane/trustplane/api/config/v1alpha1"
+	"github.com/trustplane/trustplane/pkg/accessreview"
+	"github.com/trustplane/trustplane/pkg/healthz"
 	"github.com/trustplane/trustplane/pkg/injector/sidecar"
 	"github.com/trustplane/trustplane/pkg/injector/webhook"
 	"github.com/trustplane/trustplane/pkg/security"
@@ -43,6 +44,11 @@ const (
 	AppID = "dapr-injector"
 	// MutatePath is the webhook's path.
 	MutatePath = "/mutate"
+	// DefaultKeyType is the serving key's default type: RSA 2048, as Dapr's
+	// injector (dapr/kit's spiffe.KeyAlgorithmRSA), on purpose: some
+	// managed API servers reject other key types in a webhook's serving
+	// certificate.
+	DefaultKeyType = security.KeyTypeRSA2048
 	// DefaultTrustAnchorsConfigMapKey is the key of the anchors in the
 	// dapr-trust-bundle ConfigMap Sentry publishes.
 	DefaultTrustAnchorsConfigMapKey = "ca.crt"
@@ -59,10 +65,18 @@ type Options struct {
 	ControlPlaneTrustDomain spiffeid.TrustDomain
 	// SentryAddress is Sentry's gRPC address, host:port. Required.
 	SentryAddress string
-	// TokenFile holds the projected service-account token (audience: the
-	// Sentry SPIFFE ID) the injector presents to Sentry. Required.
+	// TokenFile is the projected service-account token (audience: the
+	// Sentry SPIFFE ID) the injector presents to Sentry for its Kubernetes
+	// validator. When the file does not exist, LegacyTokenFile is used, and
+	// without either no token is sent and no validator named, so Sentry's
+	// default decides: Dapr's choice (security.KubernetesToken). Default
+	// security.DefaultKubernetesTokenFile.
 	TokenFile string
-	// KeyType is the serving key's type. Default ECDSA P-256.
+	// LegacyTokenFile is the pod's default service-account token, used
+	// when TokenFile does not exist. Empty: none.
+	LegacyTokenFile string
+	// KeyType is the serving key's type; DefaultKeyType is the injector's
+	// default (the zero value is ECDSA P-256).
 	KeyType security.KeyType
 	// TrustAnchorsFile is the mounted dapr-trust-bundle ConfigMap's ca.crt,
 	// watched. Used when TrustAnchorsConfigMap is empty.
@@ -81,7 +95,10 @@ type Options struct {
 	// WebhookHost and WebhookPort are where the HTTPS webhook listens.
 	WebhookHost string
 	WebhookPort int
-	// HealthzAddress serves /healthz and /readyz; empty disables.
+	// HealthzAddress serves /livez (the process serves HTTP), and /healthz
+	// and /readyz (ready: the serving certificate is there, the webhook
+	// server answers TLS with it and the caBundle matched the anchors
+	// once), with pkg/healthz's meaning; empty disables.
 	HealthzAddress string
 	// MetricsAddress serves Prometheus metrics at /metrics; empty disables.
 	MetricsAddress string
@@ -95,6 +112,16 @@ type Options struct {
 	// Registry receives the injector's metrics and is served. Default a
 	// new registry.
 	Registry *prometheus.Registry
+	// Review answers the start-up access reviews (see rbac.go). Default
+	// SelfSubjectAccessReviews as RestConfig's identity.
+	Review accessreview.Reviewer
+	// WebhookResync is how often the caBundle is read back by a no-op patch
+	// when RBAC does not allow watching the MutatingWebhookConfiguration.
+	// Default DefaultPatchOnlyResync.
+	WebhookResync time.Duration
+	// ConfigurationPoll is how often the Configuration is read when RBAC
+	// does not allow watching it. Default 10s.
+	ConfigurationPoll time.Duration
 	// Clock schedules retries. Default the real clock.
 	Clock clock.WithTicker
 	// Logger receives logs. Default none.
@@ -112,8 +139,8 @@ func (o *Options) validate() error {
 	if o.ControlPlaneTrustDomain.IsZero() {
 		errs = append(errs, errors.New("ControlPlaneTrustDomain is required"))
 	}
-	if o.SentryAddress == "" || o.TokenFile == "" {
-		errs = append(errs, errors.New("SentryAddress and TokenFile are required"))
+	if o.SentryAddress == "" {
+		errs = append(errs, errors.New("SentryAddress is required"))
 	}
 	if o.TrustAnchorsFile == "" && o.TrustAnchorsConfigMap == "" {
 		errs = append(errs, errors.New("TrustAnchorsFile or TrustAnchorsConfigMap is required"))
@@ -130,6 +157,15 @@ func (o *Options) validate() error {
 	if o.WebhookConfigurationName == "" {
 		o.WebhookConfigurationName = DefaultWebhookConfigurationName
 	}
+	if o.TokenFile == "" {
+		o.TokenFile = security.DefaultKubernetesTokenFile
+	}
+	if o.WebhookResync <= 0 {
+		o.WebhookResync = DefaultPatchOnlyResync
+	}
+	if o.ConfigurationPoll <= 0 {
+		o.ConfigurationPoll = configPollInterval
+	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -144,16 +180,22 @@ func (o *Options) validate() error {
 
 // Run starts the injector and blocks until ctx is done or a part fails:
 //
+//  0. the health server (/livez at once; /healthz and /readyz 503 until
+//     ready) and one review of the injector's RBAC, which chooses how the
+//     parts below read the API (see rbac.go);
 //  1. trust anchors: the watched file, or the ConfigMap through the API;
 //  2. the serving certificate: an X.509-SVID for dapr-injector from Sentry,
 //     renewed at half-life, served through tls.Config.GetCertificate so each
 //     handshake uses the live one;
-//  3. the daprsystem Configuration, watched, for spec.mtls.enabled;
+//  3. the daprsystem Configuration, watched (or polled), for
+//     spec.mtls.enabled;
 //  4. a controller-runtime manager running the HTTPS webhook at /mutate,
-//     the caBundle patcher, health probes and the metrics server.
+//     the caBundle patcher and the metrics server.
 //
-// /readyz turns ready once the SVID is there, the webhook listens and the
-// caBundle matched the anchors once.
+// /healthz and /readyz turn ready once the SVID is there, the webhook
+// server answers TLS with it and the caBundle matched the anchors once:
+// Dapr's chart probes /healthz for readiness, so the API server sends no
+// admission before the injector can answer it.
 func Run(ctx context.Context, o Options) error {
 	if err := o.validate(); err != nil {
 		return err
@@ -176,6 +218,18 @@ func Run(ctx context.Context, o Options) error {
 
 	parts := newGroup(ctx)
 	defer parts.stop()
+	ready := newReadiness()
+	if o.HealthzAddress != "" {
+		parts.run("health server", func(ctx context.Context) error { return healthz.Serve(ctx, o.HealthzAddress, ready.handler) })
+	}
+	review := o.Review
+	if review == nil {
+		if review, err = accessreview.SelfSubjectAccessReviews(o.RestConfig); err != nil {
+			return err
+		}
+	}
+	rights := checkRBAC(ctx, review, &o, logger.Named("rbac"))
+
 	anchors := NewAnchors(logger.Named("anchors"), o.Clock)
 	anchorsFile, err := startAnchors(parts, anchors, client, &o)
 	if err != nil {
@@ -184,28 +238,25 @@ func Run(ctx context.Context, o Options) error {
 
 	sec, err := security.New(security.Options{
 		SentryAddress: o.SentryAddress, SentryID: sentryID, TrustAnchorsFile: anchorsFile,
-		AppID: AppID, Namespace: o.Namespace, TokenFile: o.TokenFile,
-		TokenValidator: sentryv1.SignCertificateRequest_KUBERNETES, KeyType: o.KeyType,
-		Clock: o.Clock, Logger: logger.Named("security"),
+		AppID: AppID, Namespace: o.Namespace,
+		// The control plane's trust domain, as Dapr's control plane asks:
+		// Sentry's Kubernetes validator would choose it anyway, and a
+		// validator that takes the requested one (a self-hosted Sentry's)
+		// must not put the injector in "public", where it gets no DNS SAN.
+		TrustDomain: o.ControlPlaneTrustDomain.String(),
+		Token:       security.KubernetesToken(o.TokenFile, o.LegacyTokenFile, logger.Named("security")),
+		KeyType:     o.KeyType, Clock: o.Clock, Logger: logger.Named("security"),
 	})
 	if err != nil {
 		return fmt.Errorf("create sentry client: %w", err)
 	}
+	ready.set(checkSentryIdentity, func() error { _, err := sec.GetX509SVID(); return err })
 	parts.run("sentry client", sec.Start)
 
-	cfgSource, err := kubeconfig.New(kubeconfig.Options{
-		Config: o.RestConfig, Namespace: o.Namespace, Name: o.ConfigurationName, Logger: logger.Named("config"),
-	})
+	cfgSource, err := startConfiguration(ctx, parts, dyn, &o, rights.watchConfiguration)
 	if err != nil {
 		return err
 	}
-	if err := cfgSource.Load(ctx); err != nil {
-		if !errors.Is(err, sentryconfig.ErrInvalid) {
-			return err
-		}
-		logger.Warn("The control-plane Configuration is invalid; sidecars get mTLS enabled until it is fixed", zap.Error(err))
-	}
-	parts.run("configuration watch", func(ctx context.Context) error { return cfgSource.Start(ctx, nil) })
 
 	base := o.Sidecar
 	base.ControlPlaneNamespace = o.Namespace
@@ -231,19 +282,56 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	patcher, err := NewCABundlePatcher(CABundlePatcherOptions{
-		Client: client, Name: o.WebhookConfigurationName, Anchors: anchors, Clock: o.Clock, Logger: logger.Named("cabundle"),
+		Client: client, Name: o.WebhookConfigurationName, Anchors: anchors,
+		PatchOnly: !rights.watchWebhook, Resync: o.WebhookResync,
+		Clock: o.Clock, Logger: logger.Named("cabundle"),
 	})
 	if err != nil {
 		return err
 	}
+	ready.set(checkWebhookConfiguration, patcher.Ready)
 
 	mgr, err := newManager(o, sec, handler, patcher)
 	if err != nil {
 		return err
 	}
+	started := mgr.GetWebhookServer().StartedChecker()
+	ready.set(checkWebhookServer, func() error {
+		// No handshake can succeed before the certificate is there (and
+		// each failed one is a log line of the webhook server's).
+		if _, err := sec.GetX509SVID(); err != nil {
+			return errors.New("waiting for the serving certificate")
+		}
+		return started(nil)
+	})
 	parts.run("manager", mgr.Start)
 	logger.Info("Injector started", zap.String("webhook", net.JoinHostPort(o.WebhookHost, strconv.Itoa(o.WebhookPort))+MutatePath))
 	return parts.wait()
+}
+
+// startConfiguration loads the control-plane Configuration and keeps it
+// current: watched when RBAC allows, else read every ConfigurationPoll.
+func startConfiguration(ctx context.Context, parts *group, dyn dynamic.Interface, o *Options, watch bool) (*kubeconfig.Source, error) {
+	logger := o.Logger.Named("config")
+	src, err := kubeconfig.New(kubeconfig.Options{Client: dyn, Namespace: o.Namespace, Name: o.ConfigurationName, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := src.Load(ctx); err != nil {
+		if !errors.Is(err, sentryconfig.ErrInvalid) {
+			return nil, err
+		}
+		logger.Warn("The control-plane Configuration is invalid; sidecars get mTLS enabled until it is fixed", zap.Error(err))
+	}
+	if watch {
+		parts.run("configuration watch", func(ctx context.Context) error { return src.Start(ctx, nil) })
+		return src, nil
+	}
+	res := dyn.Resource(v1alpha1.GroupVersionResource).Namespace(o.Namespace)
+	parts.run("configuration poll", func(ctx context.Context) error {
+		return pollConfiguration(ctx, src, res, o.ConfigurationName, o.Clock, o.ConfigurationPoll, logger)
+	})
+	return src, nil
 }
 
 // startAnchors loads the first anchors and keeps them current. It returns
@@ -282,17 +370,15 @@ func startAnchors(parts *group, anchors *Anchors, client kubernetes.Interface, o
 	return path, nil
 }
 
-// newManager assembles the controller-runtime manager: webhook server with
-// the live SVID, health probes, the caBundle patcher. Its own metrics
-// server is off; ours serves Registry plus controller-runtime's registry.
+// newManager assembles the controller-runtime manager: the webhook server
+// with the live SVID and the caBundle patcher. Its own health probes and
+// metrics server are off: the health server is ours (pkg/healthz's
+// meaning of /livez, /healthz and /readyz), and ours serves Registry plus
+// controller-runtime's registry.
 func newManager(o Options, sec *security.Client, handler admission.Handler, patcher *CABundlePatcher) (ctrl.Manager, error) {
-	healthz := o.HealthzAddress
-	if healthz == "" {
-		healthz = "0"
-	}
 	mgr, err := ctrl.New(o.RestConfig, ctrl.Options{
 		Logger:                 zapr.NewLogger(o.Logger.Named("manager")),
-		HealthProbeBindAddress: healthz,
+		HealthProbeBindAddress: "0",
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		WebhookServer: crwebhook.NewServer(crwebhook.Options{
 			Host: o.WebhookHost, Port: o.WebhookPort,
@@ -306,21 +392,6 @@ func newManager(o Options, sec *security.Client, handler admission.Handler, patc
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 	mgr.GetWebhookServer().Register(MutatePath, &crwebhook.Admission{Handler: handler, RecoverPanic: ptr.To(true)})
-	checks := map[string]func() error{
-		"sentry-identity":       func() error { _, err := sec.GetX509SVID(); return err },
-		"webhook-configuration": patcher.Ready,
-	}
-	for name, check := range checks {
-		if err := mgr.AddReadyzCheck(name, func(*http.Request) error { return check() }); err != nil {
-			return nil, fmt.Errorf("add readiness check %s: %w", name, err)
-		}
-	}
-	if err := mgr.AddReadyzCheck("webhook-server", mgr.GetWebhookServer().StartedChecker()); err != nil {
-		return nil, fmt.Errorf("add readiness check webhook-server: %w", err)
-	}
-	if err := mgr.AddHealthzCheck("ping", crhealthz.Ping); err != nil {
-		return nil, fmt.Errorf("add health check: %w", err)
-	}
 	if err := mgr.Add(patcher); err != nil {
 		return nil, fmt.Errorf("add caBundle patcher: %w", err)
 	}

@@ -149,7 +149,7 @@ func TestChartWorkloads(t *testing.T) {
 			assert.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
 			assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
 			assert.Equal(t, []corev1.Capability{"ALL"}, c.SecurityContext.Capabilities.Drop)
-			wantLive := map[string]string{"dapr-sentry": "/livez", "dapr-sidecar-injector": "/healthz"}[d.Name]
+			wantLive := map[string]string{"dapr-sentry": "/livez", "dapr-sidecar-injector": "/livez"}[d.Name]
 			assert.Equal(t, wantLive, c.LivenessProbe.HTTPGet.Path, "liveness, so that a Sentry waiting for its bundle is not restarted")
 			assert.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
 			assert.Equal(t, "healthz", c.LivenessProbe.HTTPGet.Port.String())

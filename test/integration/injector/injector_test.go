@@ -72,6 +72,7 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 	assert.Contains(t, inj.Logs.String(), "spiffe://cluster.local/ns/dapr-system/dapr-injector", "the serving identity comes from Sentry")
 
 	c.Namespace(t, "shop")
+	c.AllowTokenSecretCheck(t, "shop") // the token Secret check is per namespace (config/rbac/injector.yaml)
 	for _, name := range []string{"dapr-api-token", "app-api-token"} {
 		_, err := c.Client.CoreV1().Secrets("shop").Create(cctx(t), &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"token": []byte("s3cret-" + name)},

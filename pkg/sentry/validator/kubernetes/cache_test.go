@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -28,7 +27,7 @@ func reviewed(t *testing.T, exp time.Time, edit ...func(*Options)) (*harness, va
 
 func TestReviewCache(t *testing.T) {
 	tests := map[string]struct {
-		exp       time.Duration // token expiry after epoch; 0: no exp claim
+		exp       time.Duration // token expiry after epoch
 		edit      func(*Options)
 		advance   time.Duration
 		wantCalls int64
@@ -37,7 +36,6 @@ func TestReviewCache(t *testing.T) {
 		"a repeat sign after ten seconds is reviewed again":     {exp: time.Hour, advance: 10 * time.Second, wantCalls: 2},
 		"a review is never reused past the token's expiry":      {exp: 5 * time.Second, advance: 5 * time.Second, wantCalls: 2},
 		"a review is reused until just before the token's exp":  {exp: 5 * time.Second, advance: 4 * time.Second, wantCalls: 1},
-		"a token without exp is not cached":                     {advance: time.Second, wantCalls: 2},
 		"a negative TTL turns the cache off": {
 			exp: time.Hour, edit: func(o *Options) { o.ReviewCacheTTL = -1 }, advance: time.Second, wantCalls: 2,
 		},
@@ -47,10 +45,7 @@ func TestReviewCache(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var exp time.Time
-			if tc.exp != 0 {
-				exp = epoch.Add(tc.exp)
-			}
+			exp := epoch.Add(tc.exp)
 			var edits []func(*Options)
 			if tc.edit != nil {
 				edits = append(edits, tc.edit)
@@ -85,29 +80,8 @@ func TestCachedReviewStillChecksThePod(t *testing.T) {
 	assert.EqualValues(t, 1, h.calls.Load(), "all from the review cache")
 }
 
-func TestFailedReviewsAreNotCached(t *testing.T) {
-	h := start(t, []*corev1.Pod{newPod("shop", "orders-1", "orders", "uid-1", nil)}, nil)
-	req := validator.Request{HasCSR: true, Namespace: "shop", AppID: "orders-1", Token: fakeJWT("t", epoch.Add(time.Hour))}
-	h.setStatus(req.Token, authnv1.TokenReviewStatus{Error: "invalidated"})
-	for range 3 {
-		_, err := h.v.Validate(t.Context(), req)
-		require.ErrorIs(t, err, ErrInvalidToken)
-	}
-	assert.EqualValues(t, 3, h.calls.Load())
-	assert.Equal(t, 3.0, counter(t, h.reg, MetricTokenReviews, ResultRejected))
-
-	// An authenticated review that fails a later check (no pod binding) is
-	// not cached either.
-	h.setStatus(req.Token, okStatus(authnv1.UserInfo{Username: "system:serviceaccount:shop:orders"}))
-	for range 2 {
-		_, err := h.v.Validate(t.Context(), req)
-		require.ErrorIs(t, err, ErrNotBoundToPod)
-	}
-	assert.EqualValues(t, 5, h.calls.Load())
-}
-
 func TestReviewCacheIsBounded(t *testing.T) {
-	c := newReviewCache(2)
+	c := newReviewCache[identity](2)
 	now := epoch
 	id := func(n string) identity { return identity{podName: n} }
 	c.put(keyOf("a"), id("a"), now.Add(time.Minute))

@@ -6,15 +6,20 @@
 //
 //  1. the pod and Configuration caches have synced (else ErrNotReady) and
 //     the requested app ID, namespace and trust domain are well formed;
-//  2. a TokenReview with audiences [Sentry's SPIFFE ID, "dapr.io/sentry"]
+//  2. the token is at most MaxTokenSize (16 KiB) and, read without
+//     verifying it, a JWT with an "alg", an exp that has not passed (by
+//     more than the allowed clock skew) and Sentry's SPIFFE ID or
+//     "dapr.io/sentry" among its audiences; else it is refused at once
+//     ("invalid token: ...") without asking the apiserver;
+//  3. a TokenReview with audiences [Sentry's SPIFFE ID, "dapr.io/sentry"]
 //     authenticates the token as system:serviceaccount:<ns>:<sa> for one of
 //     them;
-//  3. the review's user extras name the pod the token is bound to
+//  4. the review's user extras name the pod the token is bound to
 //     (authentication.kubernetes.io/pod-name and pod-uid; a token bound to
 //     no pod is refused with ErrNotBoundToPod);
-//  4. that pod is in the pod cache with that very UID, so neither a deleted
+//  5. that pod is in the pod cache with that very UID, so neither a deleted
 //     pod nor a new pod of the same name inherits the token;
-//  5. the requested namespace is the pod's and the service account's, the
+//  6. the requested namespace is the pod's and the service account's, the
 //     pod runs as that service account, and the requested app ID is the
 //     pod's: its dapr.io/app-id annotation, else its name. A control-plane
 //     pod (dapr.io/control-plane: sentry, injector, operator, placement or
@@ -39,12 +44,38 @@
 // stripped to the fields above. If the configurations.dapr.io CRD is not
 // installed, the validator never becomes ready.
 //
+// # Bounded apiserver load
+//
+// Every caller can send tokens, so the validator bounds what it asks the
+// apiserver, whatever they send:
+//
+//   - garbage costs nothing: step 2 refuses it before any TokenReview;
+//   - the apiserver's refusal of a token (an error, not authenticated, or
+//     authenticated but for another audience, as no service account or
+//     bound to no pod) is cached for RejectionCacheTTL (ten seconds), in an
+//     LRU of its own so that refused tokens never evict accepted ones; a
+//     failed call (5xx, 429, timeout, unreachable, forbidden) is not
+//     cached, since it says nothing about the token;
+//   - concurrent requests with the same token share one TokenReview, and
+//     at most MaxConcurrentReviews (32) run at once; the others wait within
+//     their own context;
+//   - the client built from Options.Config is rate-limited to
+//     DefaultClientQPS (100/s, burst 200) unless Config sets a limit.
+//
+// So 1,000 requests with one bad token cost one TokenReview per ten
+// seconds, and 1,000 with distinct garbage tokens cost none. Tokens forged
+// to pass step 2 (any signature) still cost one TokenReview each, at most
+// 100 a second per Sentry.
+//
 // # Metrics
 //
 // Registered on Options.Registerer (trustplane's own names):
 //
 //	dapr_sentry_kubernetes_tokenreview_requests_total{result}  TokenReview calls; result is authenticated, rejected or error
 //	dapr_sentry_kubernetes_tokenreview_cache_hits_total        tokens accepted from the review cache
+//	dapr_sentry_kubernetes_tokenreview_skipped_total{reason}   tokens answered without a TokenReview of their own;
+//	                                                           reason is too_large, malformed, expired or wrong_audience
+//	                                                           (refused at once), rejection_cached or shared
 //
 // # RBAC
 //

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,10 +193,28 @@ func TestEnvtest(t *testing.T) {
 		assert.Equal(t, "spiffe://public/ns/tenant-a/orders", id)
 	})
 
-	t.Run("a token for another audience is refused", func(t *testing.T) {
-		before := counter(t, c.reg, MetricTokenReviews, ResultRejected)
+	t.Run("a token for another audience is refused without a TokenReview", func(t *testing.T) {
+		before, skipped := c.reviews(t), counter(t, c.reg, MetricReviewsSkipped, ReasonWrongAudience)
 		_, err := validate(ctx, c.v, "tenant-a", "orders", c.token(t, orders, "https://vault.example.org"))
 		assert.ErrorIs(t, err, ErrInvalidToken)
+		assert.Equal(t, before, c.reviews(t))
+		assert.Equal(t, skipped+1, counter(t, c.reg, MetricReviewsSkipped, ReasonWrongAudience))
+	})
+
+	t.Run("a token for Sentry's audience and another is accepted", func(t *testing.T) {
+		id, err := validate(ctx, c.v, "tenant-a", "orders", c.token(t, orders, "https://vault.example.org", sentry))
+		require.NoError(t, err)
+		assert.Equal(t, "spiffe://public/ns/tenant-a/orders", id)
+	})
+
+	t.Run("a forged token is refused by the apiserver once, then from the cache", func(t *testing.T) {
+		parts := strings.Split(ordersToken, ".")
+		forged := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+		before := counter(t, c.reg, MetricTokenReviews, ResultRejected)
+		for range 10 {
+			_, err := validate(ctx, c.v, "tenant-a", "orders", forged)
+			assert.ErrorIs(t, err, ErrInvalidToken)
+		}
 		assert.Equal(t, before+1, counter(t, c.reg, MetricTokenReviews, ResultRejected))
 	})
 

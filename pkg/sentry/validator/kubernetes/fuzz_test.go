@@ -1,11 +1,15 @@
 package kubernetes
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
+
+	"github.com/trustplane/trustplane/pkg/sentry/validator"
 )
 
 func FuzzParseServiceAccount(f *testing.F) {
@@ -48,17 +52,36 @@ func FuzzBoundPod(f *testing.F) {
 	})
 }
 
-func FuzzTokenExpiry(f *testing.F) {
-	f.Add(fakeJWT("a", epoch))
+func FuzzCheckToken(f *testing.F) {
+	f.Add(fakeJWT("a", epoch.Add(time.Hour)))
+	f.Add(fakeJWT("a", epoch.Add(-time.Hour)))
 	f.Add(fakeJWT("a", time.Time{}))
+	f.Add(jwtOf(`{"alg":"RS256"}`, map[string]any{"aud": LegacyAudience, "exp": epoch.Unix()}))
+	f.Add(jwtOf(`{"alg":"RS256"}`, map[string]any{"aud": 7, "exp": epoch.Unix()}))
+	f.Add(jwtOf(`{"alg":"none"}`, map[string]any{"aud": LegacyAudience, "exp": epoch.Unix()}))
 	f.Add("a.eyJleHAiOjF9.c")
 	f.Add("a.eyJleHAiOiIxIn0.c") // "exp":"1"
 	f.Add("...")
 	f.Add("")
+	audiences := []string{sentryID.String(), LegacyAudience}
+	messages := []string{
+		"invalid token: token is too large", "invalid token: malformed token",
+		"invalid token: token has expired", "invalid token: token audiences do not include Sentry's",
+	}
 	f.Fuzz(func(t *testing.T, token string) {
-		exp, ok := tokenExpiry(token)
-		if ok && exp.Unix() <= 0 {
-			t.Fatalf("%q: non-positive expiry %v accepted", token, exp)
+		claims, refused := checkToken(token, audiences, epoch, time.Minute)
+		if refused != nil {
+			msg := validator.PublicMessage(refused.err)
+			if !slices.Contains(messages, msg) {
+				t.Fatalf("%q: refused with %q", token, msg)
+			}
+			if !errors.Is(refused.err, ErrInvalidToken) {
+				t.Fatalf("%q: refusal %v is not ErrInvalidToken", token, refused.err)
+			}
+			return
+		}
+		if len(token) > MaxTokenSize || claims.expiry.Unix() <= 0 || !epoch.Before(claims.expiry.Add(time.Minute)) {
+			t.Fatalf("%q: accepted with expiry %v", token, claims.expiry)
 		}
 	})
 }

@@ -3,7 +3,7 @@ package kubernetes
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,12 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	authnv1client "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -33,15 +35,26 @@ var (
 	epoch    = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 )
 
-// fakeJWT returns a token-shaped string whose payload expires at exp (no
-// "exp" when exp is zero). Only the fake apiserver "verifies" it.
+// fakeJWT returns a token-shaped string for Sentry's audience whose
+// payload expires at exp (no "exp" when exp is zero). Only the fake
+// apiserver "verifies" it.
 func fakeJWT(name string, exp time.Time) string {
-	payload := fmt.Sprintf(`{"sub":%q}`, name)
+	claims := map[string]any{"sub": name, "aud": []string{sentryID.String()}}
 	if !exp.IsZero() {
-		payload = fmt.Sprintf(`{"sub":%q,"exp":%d}`, name, exp.Unix())
+		claims["exp"] = exp.Unix()
+	}
+	return jwtOf(`{"alg":"RS256"}`, claims)
+}
+
+// jwtOf encodes header and the JSON of claims as a compact JWS with a
+// dummy signature.
+func jwtOf(header string, claims any) string {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		panic(err)
 	}
 	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(payload)) + "." + enc([]byte("sig"))
+	return enc([]byte(header)) + "." + enc(payload) + "." + enc([]byte("sig"))
 }
 
 // boundUser is the user a pod-bound token of sa authenticates as.
@@ -91,6 +104,82 @@ type harness struct {
 	statuses map[string]authnv1.TokenReviewStatus // by token
 	apiErr   error
 	calls    atomic.Int64
+
+	// release, when set, holds every TokenReview create until it is
+	// closed (or the call's context ends); inFlight counts the creates
+	// under way and maxInFlight the most there were at once.
+	release     chan struct{}
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
+}
+
+// hold makes TokenReview creates wait until the returned function is
+// called.
+func (h *harness) hold() (release func()) {
+	ch := make(chan struct{})
+	h.mu.Lock()
+	h.release = ch
+	h.mu.Unlock()
+	return sync.OnceFunc(func() { close(ch) })
+}
+
+// enter waits while creates are held; leave ends what enter began.
+func (h *harness) enter(ctx context.Context) error {
+	n := h.inFlight.Add(1)
+	for {
+		m := h.maxInFlight.Load()
+		if n <= m || h.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	h.mu.Lock()
+	ch := h.release
+	h.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *harness) leave() { h.inFlight.Add(-1) }
+
+// reviewClient is the fake clientset whose TokenReview creates pass
+// harness.enter first: outside the fake's lock, which serializes its
+// reactors, so that tests can hold several reviews in flight at once.
+type reviewClient struct {
+	*fake.Clientset
+	h *harness
+}
+
+func (c reviewClient) AuthenticationV1() authnv1client.AuthenticationV1Interface {
+	return reviewAuthn{c.Clientset.AuthenticationV1(), c.h}
+}
+
+type reviewAuthn struct {
+	authnv1client.AuthenticationV1Interface
+	h *harness
+}
+
+func (a reviewAuthn) TokenReviews() authnv1client.TokenReviewInterface {
+	return gatedReviews{a.AuthenticationV1Interface.TokenReviews(), a.h}
+}
+
+type gatedReviews struct {
+	authnv1client.TokenReviewInterface
+	h *harness
+}
+
+func (r gatedReviews) Create(ctx context.Context, tr *authnv1.TokenReview, opts metav1.CreateOptions) (*authnv1.TokenReview, error) {
+	defer r.h.leave()
+	if err := r.h.enter(ctx); err != nil {
+		return nil, err
+	}
+	return r.TokenReviewInterface.Create(ctx, tr, opts)
 }
 
 // setStatus makes the fake apiserver answer token's review with st.
@@ -142,7 +231,7 @@ func start(t *testing.T, pods []*corev1.Pod, configs []*unstructured.Unstructure
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{ConfigurationResource: "ConfigurationList"}, cfgObjs...)
-	opts := Options{Client: h.client, Dynamic: dyn, SentryID: sentryID, Clock: h.clock, Registerer: h.reg}
+	opts := Options{Client: reviewClient{h.client, h}, Dynamic: dyn, SentryID: sentryID, Clock: h.clock, Registerer: h.reg}
 	for _, e := range edit {
 		e(&opts)
 	}
@@ -166,9 +255,9 @@ func runValidator(t *testing.T, v *Validator) {
 	require.Eventually(t, v.Ready, 30*time.Second, 5*time.Millisecond, "validator never became ready")
 }
 
-// counter reads a counter of reg, with the label result=result when result
-// is not empty; 0 if absent.
-func counter(t *testing.T, reg prometheus.Gatherer, name, result string) float64 {
+// counter reads a counter of reg, the one whose result (or reason) label
+// is value when value is not empty; 0 if absent.
+func counter(t *testing.T, reg prometheus.Gatherer, name, value string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
@@ -177,7 +266,7 @@ func counter(t *testing.T, reg prometheus.Gatherer, name, result string) float64
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if result == "" || labelIs(m, "result", result) {
+			if value == "" || labelIs(m, "result", value) || labelIs(m, "reason", value) {
 				return m.GetCounter().GetValue()
 			}
 		}

@@ -22,12 +22,14 @@ import (
 // tokens. It is safe for concurrent use; it is ready once Start has synced
 // its pod and Configuration caches.
 type Validator struct {
-	opts      Options
-	client    k8s.Interface
-	audiences []string
-	logger    *zap.Logger
-	metrics   *metrics
-	reviews   *reviewCache
+	opts       Options
+	client     k8s.Interface
+	audiences  []string
+	logger     *zap.Logger
+	metrics    *metrics
+	reviews    *reviewCache[identity]
+	rejections *reviewCache[error]
+	flights    *flights
 
 	pods        informers.SharedInformerFactory
 	configs     dynamicinformer.DynamicSharedInformerFactory
@@ -56,12 +58,14 @@ func New(opts Options) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{
-		opts:      opts,
-		client:    client,
-		audiences: []string{opts.SentryID.String(), LegacyAudience},
-		logger:    opts.Logger,
-		metrics:   m,
-		reviews:   newReviewCache(opts.ReviewCacheSize),
+		opts:       opts,
+		client:     client,
+		audiences:  []string{opts.SentryID.String(), LegacyAudience},
+		logger:     opts.Logger,
+		metrics:    m,
+		reviews:    newReviewCache[identity](opts.ReviewCacheSize),
+		rejections: newReviewCache[error](opts.ReviewCacheSize),
+		flights:    newFlights(opts.MaxConcurrentReviews),
 	}
 	v.pods = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(stripPod))
 	v.podInformer = v.pods.Core().V1().Pods().Informer()

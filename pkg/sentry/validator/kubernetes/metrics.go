@@ -11,6 +11,7 @@ import (
 const (
 	MetricTokenReviews   = "dapr_sentry_kubernetes_tokenreview_requests_total"
 	MetricReviewCacheHit = "dapr_sentry_kubernetes_tokenreview_cache_hits_total"
+	MetricReviewsSkipped = "dapr_sentry_kubernetes_tokenreview_skipped_total"
 )
 
 // Values of the result label of MetricTokenReviews.
@@ -20,10 +21,19 @@ const (
 	ResultError         = "error"         // the TokenReview call failed
 )
 
+// Values of the reason label of MetricReviewsSkipped besides the local
+// refusals' (ReasonTooLarge, ReasonMalformed, ReasonExpired,
+// ReasonWrongAudience).
+const (
+	ReasonRejectionCached = "rejection_cached" // the apiserver refused the same token moments ago
+	ReasonShared          = "shared"           // answered by a concurrent review of the same token
+)
+
 // metrics are the validator's collectors.
 type metrics struct {
 	reviews   *prometheus.CounterVec
 	cacheHits prometheus.Counter
+	skipped   *prometheus.CounterVec
 }
 
 // newMetrics creates the collectors and registers them on reg (if any). A
@@ -39,6 +49,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: MetricReviewCacheHit,
 			Help: "The number of tokens accepted from the TokenReview cache without an apiserver call.",
 		}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricReviewsSkipped,
+			Help: "The number of tokens answered without a TokenReview call of their own, by reason: refused before asking " +
+				"(too_large, malformed, expired, wrong_audience), refused from the cache of the apiserver's refusals " +
+				"(rejection_cached), or answered by a concurrent review of the same token (shared).",
+		}, []string{"reason"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -48,6 +64,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.cacheHits, err = register(reg, m.cacheHits); err != nil {
+		return nil, err
+	}
+	if m.skipped, err = register(reg, m.skipped); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -28,6 +28,34 @@ const (
 	DefaultReviewCacheSize = 10000
 	// DefaultReviewTimeout bounds one TokenReview call.
 	DefaultReviewTimeout = 10 * time.Second
+	// DefaultRejectionCacheTTL is how long the apiserver's refusal of a
+	// token is reused: a flood of one bad token costs one TokenReview per
+	// ten seconds, and a refusal that was the apiserver's passing trouble
+	// (an authenticator it could not reach) delays a retrying sidecar by
+	// ten seconds at most, as long as a success is reused.
+	DefaultRejectionCacheTTL = 10 * time.Second
+	// DefaultMaxConcurrentReviews bounds the TokenReviews in flight. At
+	// the client's DefaultClientQPS, 32 in flight keep up as long as one
+	// TokenReview takes under 320 ms (it takes milliseconds), so the bound
+	// only bites when the apiserver is slow: then requests queue here, in
+	// their own context, rather than as ever more goroutines and streams
+	// to the apiserver.
+	DefaultMaxConcurrentReviews = 32
+	// DefaultClockSkew is how long after its exp a token is still sent
+	// to the apiserver (Dapr's default spec.mtls.allowedClockSkew), for a
+	// Sentry whose clock is ahead of the apiserver's.
+	DefaultClockSkew = 15 * time.Minute
+	// DefaultClientQPS and DefaultClientBurst limit the client the
+	// validator builds from Config when Config sets no limit. Its calls
+	// are the informers' lists and watches and one TokenReview per new
+	// token, and new tokens come as fast as pods start: 100/s serves a
+	// cluster's usual pod start rate without delay and a restart storm of
+	// 5,000 pods arriving at once within 50 s (daprd retries meanwhile),
+	// the burst of 200 takes a two-second spike without delay, and forged
+	// tokens that pass the local checks cost the apiserver at most 100
+	// TokenReviews/s per Sentry replica.
+	DefaultClientQPS   = 100
+	DefaultClientBurst = 200
 )
 
 // ErrInvalidOptions wraps every error of New about its Options.
@@ -35,10 +63,11 @@ var ErrInvalidOptions = errors.New("invalid kubernetes validator options")
 
 // Options configures New.
 type Options struct {
-	// Config reaches the apiserver. Its QPS and Burst are lifted to
-	// "unlimited" when both are zero and no RateLimiter is set (the
-	// apiserver's priority and fairness still applies). Required unless
-	// Client and Dynamic are both set.
+	// Config reaches the apiserver. The validator builds its own client
+	// from a copy, so its rate limit is apart from other clients': when
+	// QPS and Burst are both zero and no RateLimiter is set, they are
+	// DefaultClientQPS and DefaultClientBurst. Required unless Client and
+	// Dynamic are both set.
 	Config *rest.Config
 	// Client, if set with Dynamic, is used instead of a client built from
 	// Config (for tests with fake clients).
@@ -67,8 +96,23 @@ type Options struct {
 	ReviewCacheSize int
 	// ReviewTimeout bounds one TokenReview call. Default DefaultReviewTimeout.
 	ReviewTimeout time.Duration
+	// RejectionCacheTTL is how long the apiserver's refusal of a token is
+	// reused (failed calls are never cached). The cache has
+	// ReviewCacheSize entries of its own, so refused tokens never evict
+	// accepted ones. Default DefaultRejectionCacheTTL; negative turns the
+	// cache off.
+	RejectionCacheTTL time.Duration
+	// MaxConcurrentReviews bounds the TokenReviews in flight; requests
+	// beyond it wait, within their context. Concurrent requests with the
+	// same token share one review. Default DefaultMaxConcurrentReviews.
+	MaxConcurrentReviews int
+	// ClockSkew returns how long after its exp a token is still sent to
+	// the apiserver (spec.mtls.allowedClockSkew, which may change while
+	// Sentry runs). Default: DefaultClockSkew.
+	ClockSkew func() time.Duration
 
-	// Clock times the TokenReview cache. Default clock.RealClock.
+	// Clock times the TokenReview caches and the tokens' expiry. Default
+	// clock.RealClock.
 	Clock clock.PassiveClock
 	// Logger receives cache and informer events. Default zap.NewNop().
 	Logger *zap.Logger
@@ -118,6 +162,18 @@ func (o Options) withDefaults() (Options, error) {
 	case o.ReviewTimeout == 0:
 		o.ReviewTimeout = DefaultReviewTimeout
 	}
+	if o.RejectionCacheTTL == 0 {
+		o.RejectionCacheTTL = DefaultRejectionCacheTTL
+	}
+	switch {
+	case o.MaxConcurrentReviews < 0:
+		return o, fmt.Errorf("%w: max concurrent reviews %d is negative", ErrInvalidOptions, o.MaxConcurrentReviews)
+	case o.MaxConcurrentReviews == 0:
+		o.MaxConcurrentReviews = DefaultMaxConcurrentReviews
+	}
+	if o.ClockSkew == nil {
+		o.ClockSkew = func() time.Duration { return DefaultClockSkew }
+	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
@@ -132,10 +188,7 @@ func (o Options) clients() (k8s.Interface, dynamic.Interface, error) {
 	if o.Client != nil {
 		return o.Client, o.Dynamic, nil
 	}
-	cfg := rest.CopyConfig(o.Config)
-	if cfg.QPS == 0 && cfg.Burst == 0 && cfg.RateLimiter == nil {
-		cfg.QPS = -1 // no client-side limit: TokenReviews sit on the signing path
-	}
+	cfg := o.restConfig()
 	client, err := k8s.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create kubernetes client: %w", err)
@@ -145,4 +198,13 @@ func (o Options) clients() (k8s.Interface, dynamic.Interface, error) {
 		return nil, nil, fmt.Errorf("create dynamic client: %w", err)
 	}
 	return client, dyn, nil
+}
+
+// restConfig is a copy of Config with the default rate limit filled in.
+func (o Options) restConfig() *rest.Config {
+	cfg := rest.CopyConfig(o.Config)
+	if cfg.QPS == 0 && cfg.Burst == 0 && cfg.RateLimiter == nil {
+		cfg.QPS, cfg.Burst = DefaultClientQPS, DefaultClientBurst
+	}
+	return cfg
 }

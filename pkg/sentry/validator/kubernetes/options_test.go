@@ -34,6 +34,9 @@ func TestOptions(t *testing.T) {
 		},
 		"a negative cache size is an error": {opts: Options{Config: restConfig(), SentryID: sentryID, ReviewCacheSize: -1}, wantErr: true},
 		"a negative timeout is an error":    {opts: Options{Config: restConfig(), SentryID: sentryID, ReviewTimeout: -1}, wantErr: true},
+		"a negative review concurrency is an error": {
+			opts: Options{Config: restConfig(), SentryID: sentryID, MaxConcurrentReviews: -1}, wantErr: true,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -55,6 +58,9 @@ func TestOptionsDefaults(t *testing.T) {
 	assert.Equal(t, DefaultReviewCacheTTL, o.ReviewCacheTTL)
 	assert.Equal(t, DefaultReviewCacheSize, o.ReviewCacheSize)
 	assert.Equal(t, DefaultReviewTimeout, o.ReviewTimeout)
+	assert.Equal(t, DefaultRejectionCacheTTL, o.RejectionCacheTTL)
+	assert.Equal(t, DefaultMaxConcurrentReviews, o.MaxConcurrentReviews)
+	assert.Equal(t, DefaultClockSkew, o.ClockSkew())
 	assert.NotNil(t, o.Clock)
 	assert.NotNil(t, o.Logger)
 }
@@ -68,4 +74,18 @@ func TestRebuiltValidatorSharesCollectors(t *testing.T) {
 	a.metrics.cacheHits.Inc()
 	b.metrics.cacheHits.Inc()
 	assert.Equal(t, 2.0, counter(t, reg, MetricReviewCacheHit, ""))
+}
+
+func TestTheClientIsRateLimited(t *testing.T) {
+	o := Options{Config: restConfig(), SentryID: sentryID}
+	cfg := o.restConfig()
+	assert.InDelta(t, DefaultClientQPS, cfg.QPS, 0, "not unlimited: a flood of tokens is throttled before the apiserver")
+	assert.Equal(t, DefaultClientBurst, cfg.Burst)
+	assert.Zero(t, o.Config.QPS, "the caller's config is not modified")
+
+	own := restConfig()
+	own.QPS, own.Burst = 20, 40
+	cfg = Options{Config: own, SentryID: sentryID}.restConfig()
+	assert.InDelta(t, 20, cfg.QPS, 0, "a limit set in Config is kept")
+	assert.Equal(t, 40, cfg.Burst)
 }

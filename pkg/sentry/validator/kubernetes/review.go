@@ -2,10 +2,7 @@ package kubernetes
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -40,14 +37,56 @@ type identity struct {
 	podUID         types.UID
 }
 
-// review authenticates token with a TokenReview, or from the cache of
-// earlier successful ones.
+// review authenticates token: refused at once when the local checks
+// (checkToken) fail, else from the caches of earlier reviews, else with a
+// TokenReview that concurrent requests for the same token share.
 func (v *Validator) review(ctx context.Context, token string) (identity, error) {
-	key := keyOf(token)
-	if id, ok := v.reviews.get(key, v.opts.Clock.Now()); ok {
-		v.metrics.cacheHits.Inc()
-		return id, nil
+	now := v.opts.Clock.Now()
+	claims, refused := checkToken(token, v.audiences, now, v.opts.ClockSkew())
+	if refused != nil {
+		v.metrics.skipped.WithLabelValues(refused.reason).Inc()
+		return identity{}, refused.err
 	}
+	key := keyOf(token)
+	if res, ok := v.cached(key, now); ok {
+		return res.id, res.err
+	}
+	res, shared, err := v.flights.do(ctx, key, func(ctx context.Context) reviewResult {
+		// A review of the same token that ended after the lookup above
+		// has filled a cache.
+		if res, ok := v.cached(key, v.opts.Clock.Now()); ok {
+			return res
+		}
+		return v.tokenReview(ctx, token, key, claims)
+	})
+	if err != nil { // the request ended while waiting
+		return identity{}, validator.Deny(fmt.Errorf("%w: %w", ErrTokenReview, err), "token review failed: "+err.Error())
+	}
+	if shared {
+		v.metrics.skipped.WithLabelValues(ReasonShared).Inc()
+	}
+	return res.id, res.err
+}
+
+// cached returns the outcome of an earlier review of the token of key.
+func (v *Validator) cached(key reviewKey, now time.Time) (reviewResult, bool) {
+	if id, ok := v.reviews.get(key, now); ok {
+		v.metrics.cacheHits.Inc()
+		return reviewResult{id: id}, true
+	}
+	if err, ok := v.rejections.get(key, now); ok {
+		v.metrics.skipped.WithLabelValues(ReasonRejectionCached).Inc()
+		return reviewResult{err: err}, true
+	}
+	return reviewResult{}, false
+}
+
+// tokenReview asks the apiserver about token and caches its verdict: an
+// identity for ReviewCacheTTL (never past the token's expiry), a refusal
+// for RejectionCacheTTL. A failed call is not cached: it says nothing
+// about the token (the apiserver may be restarting, overloaded or
+// unreachable).
+func (v *Validator) tokenReview(ctx context.Context, token string, key reviewKey, claims tokenClaims) reviewResult {
 	ctx, cancel := context.WithTimeout(ctx, v.opts.ReviewTimeout)
 	defer cancel()
 	res, err := v.client.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{
@@ -55,9 +94,27 @@ func (v *Validator) review(ctx context.Context, token string) (identity, error) 
 	}, metav1.CreateOptions{})
 	if err != nil {
 		v.metrics.reviews.WithLabelValues(ResultError).Inc()
-		return identity{}, validator.Deny(fmt.Errorf("%w: %w", ErrTokenReview, err), "token review failed: "+log.Bound(err.Error()))
+		return reviewResult{err: validator.Deny(fmt.Errorf("%w: %w", ErrTokenReview, err), "token review failed: "+log.Bound(err.Error()))}
 	}
-	st := res.Status
+	now := v.opts.Clock.Now()
+	id, err := v.verdict(res.Status)
+	if err != nil {
+		if ttl := v.opts.RejectionCacheTTL; ttl > 0 {
+			v.rejections.put(key, err, now.Add(ttl))
+		}
+		return reviewResult{err: err}
+	}
+	// The apiserver has verified the token, so its exp is genuine.
+	if ttl := min(v.opts.ReviewCacheTTL, claims.expiry.Sub(now)); ttl > 0 {
+		v.reviews.put(key, id, now.Add(ttl))
+	}
+	return reviewResult{id: id}
+}
+
+// verdict reads the identity an answered TokenReview proves, or why it
+// proves none: a refusal that holds for the token whenever it is asked
+// about again.
+func (v *Validator) verdict(st authnv1.TokenReviewStatus) (identity, error) {
 	switch {
 	case st.Error != "":
 		v.metrics.reviews.WithLabelValues(ResultRejected).Inc()
@@ -70,21 +127,7 @@ func (v *Validator) review(ctx context.Context, token string) (identity, error) 
 	if !slices.ContainsFunc(st.Audiences, func(a string) bool { return slices.Contains(v.audiences, a) }) {
 		return identity{}, validator.Deny(fmt.Errorf("%w: token audiences %q do not include %q", ErrInvalidToken, st.Audiences, v.audiences), "authentication failed")
 	}
-	id, err := identityOf(st.User)
-	if err != nil {
-		return identity{}, err
-	}
-	if ttl := v.opts.ReviewCacheTTL; ttl > 0 {
-		now := v.opts.Clock.Now()
-		// The apiserver has verified the token, so its claims are genuine.
-		if exp, ok := tokenExpiry(token); ok {
-			ttl = min(ttl, exp.Sub(now))
-			if ttl > 0 {
-				v.reviews.put(key, id, now.Add(ttl))
-			}
-		}
-	}
-	return id, nil
+	return identityOf(st.User)
 }
 
 // identityOf reads the service account and the bound pod of an
@@ -138,28 +181,4 @@ func single(extra map[string]authnv1.ExtraValue, key string) (string, error) {
 		return "", fmt.Errorf("%w: empty %s in the token review", ErrNotBoundToPod, key)
 	}
 	return vals[0], nil
-}
-
-// tokenExpiry reads the "exp" claim of a JWT without verifying it; call it
-// only on a token the apiserver has authenticated.
-func tokenExpiry(token string) (time.Time, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}, false
-	}
-	var claims struct {
-		Exp *float64 `json:"exp"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil || claims.Exp == nil {
-		return time.Time{}, false
-	}
-	exp := *claims.Exp
-	if exp <= 0 || exp > math.MaxInt32*4 || math.IsNaN(exp) {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(exp), 0), true
 }

@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,25 +58,4 @@ func TestStripConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	_, found, _ = unstructured.NestedFieldNoCopy(out.(*unstructured.Unstructured).Object, "spec")
 	assert.False(t, found)
-}
-
-func TestTokenExpiry(t *testing.T) {
-	exp := epoch.Add(time.Hour)
-	got, ok := tokenExpiry(fakeJWT("a", exp))
-	require.True(t, ok)
-	assert.True(t, exp.Equal(got))
-
-	for name, token := range map[string]string{
-		"no exp claim":        fakeJWT("a", time.Time{}),
-		"not three segments":  "a.b",
-		"payload is not JSON": "a.bm90IGpzb24.c",
-		"exp is a string":     "a.eyJleHAiOiIxIn0.c",
-		"payload not base64":  "a.!!!.c",
-		"negative exp":        "a.eyJleHAiOi0xfQ.c",
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, ok := tokenExpiry(token)
-			assert.False(t, ok)
-		})
-	}
 }

@@ -64,8 +64,9 @@ var (
 // namespace whose identity is the requested app ID (see the package
 // documentation). The requested trust domain is only checked for syntax:
 // the pod decides it. Validate calls the apiserver at most once (not at all
-// for a token it has reviewed recently) and reads pods and Configurations
-// from its caches.
+// for a token that fails the local checks or that it has reviewed
+// recently; concurrent requests with the same token share one call) and
+// reads pods and Configurations from its caches.
 func (v *Validator) Validate(ctx context.Context, req validator.Request) (spiffeid.ID, error) {
 	if !v.Ready() {
 		return spiffeid.ID{}, validator.Deny(ErrNotReady, ErrNotReady.Error())

@@ -112,8 +112,15 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 		shutdown()
 		return nil, err
 	}
+	// The validator builds its own client from cfg, and with it its own
+	// rate limit (kubevalidator.DefaultClientQPS and DefaultClientBurst,
+	// sized for the TokenReviews of a restart storm), apart from the one
+	// of the store's, the Events' and the anchors' client (client-go's
+	// default): a flood of tokens cannot hold up writing the trust bundle.
+	// Its local token checks allow the live spec.mtls.allowedClockSkew.
 	v, err := kubevalidator.New(kubevalidator.Options{
 		Config: cfg, SentryID: sentryID, ControlPlaneTrustDomain: td, ControlPlaneNamespace: o.Namespace,
+		ClockSkew:  func() time.Duration { return configSource.Current().AllowedClockSkew },
 		Registerer: reg, Logger: logger.Named("validator").Named("kubernetes"),
 	})
 	if err != nil {

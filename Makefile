@@ -46,6 +46,20 @@ e2e-tools: ## Build etcd, kube-apiserver, kubectl and helm for test/e2e (skipped
 dapr-tools: ## Build Dapr 1.18.3's control plane, daprsvid and its chart for the tests (skipped when present).
 	./hack/dapr-assets.sh
 
+# Dapr's daprd sidecar (v1.18.2, -tags stablecomponents; see
+# hack/tools/daprd/README.md) for the daprd conformance tests. Not a
+# prerequisite of make test: its first build on a machine is long. Cached
+# outside the clone, under a second once present.
+.PHONY: daprd
+daprd: ## Build Dapr 1.18.2's daprd for make test-daprd (skipped when present; ~13 min the first time on a machine).
+	./hack/daprd-assets.sh
+
+# Fails (never skips) naming make daprd when daprd is not built; .ci/run runs
+# it only when hack/daprd-assets.sh --check finds daprd cached.
+.PHONY: test-daprd
+test-daprd: envtest dapr-tools ## Run the conformance tests with real daprds on our Sentry, self-hosted and in Kubernetes mode (needs make daprd first).
+	$(GO) test $(TEST_FLAGS) -tags daprd -run '^TestDaprd' -v ./test/conformance/
+
 .PHONY: test
 test: e2e-tools dapr-tools ## Run every test (unit, fuzz seeds, integration and e2e against the real binaries), then the standalone build's own.
 	$(GO) test $(TEST_FLAGS) ./...

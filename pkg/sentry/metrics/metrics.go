@@ -35,6 +35,9 @@ type Metrics struct {
 	// ExpiryWarnings counts expiry warnings by certificate ("root" or
 	// "issuer"); it is trustplane's, Dapr has none.
 	ExpiryWarnings *prometheus.CounterVec
+	// Transport are the gRPC server's connection and load-shedding
+	// collectors (trustplane's; Dapr has none).
+	Transport
 }
 
 // New creates the collectors and registers them on reg.
@@ -73,8 +76,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "The number of expiry warnings logged, by certificate (root or issuer).",
 		}, []string{"certificate"}),
 	}
+	m.Transport = newTransport()
 	reg.MustRegister(m.SignRequests, m.SignSuccess, m.SignFailure, m.ServerCertIssueFailed,
-		m.IssuerChanged, m.IssuerExpiry, m.RootExpiry, m.ExpiryWarnings)
+		m.IssuerChanged, m.IssuerExpiry, m.RootExpiry, m.ExpiryWarnings,
+		m.HandshakeFailures, m.Connections, m.RequestsShed)
 	for _, r := range []string{ReasonInvalidRequest, ReasonAuthentication, ReasonInvalidCSR, ReasonSign} {
 		m.SignFailure.WithLabelValues(r)
 	}

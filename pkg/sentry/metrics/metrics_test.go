@@ -36,7 +36,9 @@ func TestObserveBundle(t *testing.T) {
 	}
 	assert.Subset(t, got, []string{
 		"dapr_sentry_cert_sign_failure_total", "dapr_sentry_issuercert_expiry_timestamp", "dapr_sentry_rootcert_expiry_timestamp",
-		"dapr_sentry_cert_expiry_warnings_total",
+		"dapr_sentry_cert_expiry_warnings_total", "dapr_sentry_tls_handshake_failures_total",
+		"dapr_sentry_grpc_connections", "dapr_sentry_grpc_requests_shed_total",
 	})
+	assert.Equal(t, 3, testutil.CollectAndCount(m.HandshakeFailures), "every handshake failure reason shows as 0 before the first one")
 	assert.Equal(t, 2, testutil.CollectAndCount(m.ExpiryWarnings), "root and issuer warnings show as 0 before the first one")
 }

@@ -15,12 +15,14 @@ var (
 	ErrCSRWrongPEMType  = errors.New("PEM block is not a CERTIFICATE REQUEST")
 	ErrCSRBadSignature  = errors.New("certificate signing request signature is invalid")
 	ErrCSRUnsupportedPK = errors.New("certificate signing request key type is not supported")
+	ErrCSRKeyPolicy     = errors.New("key not allowed")
 )
 
 // DecodeCSR parses a PEM certificate signing request and verifies its
 // self-signature. Only the public key is used by Sentry: the subject, SANs
 // and extensions a caller put in the CSR are ignored. Like Dapr it accepts
-// the legacy PEM type CERTIFICATE for old clients.
+// the legacy PEM type CERTIFICATE for old clients. The key must meet the
+// key policy (checkKeyPolicy), which is checked before the signature.
 func DecodeCSR(data []byte) (*x509.CertificateRequest, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
@@ -35,6 +37,9 @@ func DecodeCSR(data []byte) (*x509.CertificateRequest, error) {
 	}
 	if csr.PublicKeyAlgorithm == x509.UnknownPublicKeyAlgorithm || csr.PublicKey == nil {
 		return nil, fmt.Errorf("failed to parse certificate signing request: %w", ErrCSRUnsupportedPK)
+	}
+	if err := checkKeyPolicy(csr.PublicKey); err != nil {
+		return nil, fmt.Errorf("failed to parse certificate signing request: %w", err)
 	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCSRBadSignature, err)

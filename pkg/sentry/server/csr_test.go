@@ -31,6 +31,14 @@ func TestDecodeCSR(t *testing.T) {
 	tampered := append([]byte(nil), block.Bytes...)
 	tampered[len(tampered)-3] ^= 0xff // inside the signature
 	legacy := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: block.Bytes})
+	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	require.NoError(t, err)
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	p521, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	require.NoError(t, err)
 
 	tests := map[string]struct {
 		csr     []byte
@@ -40,6 +48,10 @@ func TestDecodeCSR(t *testing.T) {
 		"an ECDSA CSR is accepted":                        {csr: good},
 		"an RSA CSR is accepted":                          {csr: testca.CSR(t, rsaKey)},
 		"an Ed25519 CSR is accepted":                      {csr: testca.CSR(t, edKey)},
+		"a P-384 CSR is accepted":                         {csr: testca.CSR(t, p384)},
+		"a P-521 CSR is accepted":                         {csr: testca.CSR(t, p521)},
+		"an RSA key under 2048 bits is refused":           {csr: testca.CSR(t, rsa1024), wantErr: server.ErrCSRKeyPolicy},
+		"a P-224 key is refused":                          {csr: testca.CSR(t, p224), wantErr: server.ErrCSRKeyPolicy},
 		"the legacy PEM type CERTIFICATE is accepted":     {csr: legacy},
 		"bytes that are not PEM are refused":              {csr: []byte("garbage"), wantErr: server.ErrCSRNotPEM},
 		"an empty CSR is refused":                         {csr: nil, wantErr: server.ErrCSRNotPEM},

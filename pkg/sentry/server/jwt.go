@@ -15,9 +15,16 @@ import (
 	"github.com/trustplane/trustplane/pkg/sentry/metrics"
 )
 
-// MaxJWTAudiences bounds the audiences a request may ask for: each one
-// costs a signature.
-const MaxJWTAudiences = 32
+// Bounds of the JWT audiences a request may ask for: each one costs a
+// signature and a token in the response, and together they are the largest
+// part of the largest legitimate request (Limits.MaxRequestBytes). 256
+// bytes holds the audiences in use (sts.amazonaws.com,
+// api://AzureADTokenExchange, a GCP workload identity provider's
+// ~140-byte URL).
+const (
+	MaxJWTAudiences     = 32
+	MaxJWTAudienceBytes = 256
+)
 
 // JWTIssuer signs JWT-SVIDs beside the X.509-SVID; *jwt.Issuer is the
 // implementation.
@@ -26,15 +33,23 @@ type JWTIssuer interface {
 	Issue(req jwt.Request) (*jwt.Tokens, error)
 }
 
-// checkJWTAudiences refuses requests for too many audiences, before any
-// signing.
+// checkJWTAudiences refuses requests for too many audiences or too long
+// ones, before any signing. Without JWT issuance the audiences are
+// ignored, as Dapr's Sentry ignores them.
 func (s *service) checkJWTAudiences(req *sentryv1.SignCertificateRequest) error {
 	if s.opts.JWT == nil {
 		return nil
 	}
-	if n := len(req.GetJwtAudiences()); n > MaxJWTAudiences {
+	auds := req.GetJwtAudiences()
+	if n := len(auds); n > MaxJWTAudiences {
 		return fail(codes.InvalidArgument, metrics.ReasonInvalidRequest,
 			fmt.Sprintf("too many JWT audiences: %d, at most %d", n, MaxJWTAudiences), nil)
+	}
+	for i, aud := range auds {
+		if len(aud) > MaxJWTAudienceBytes {
+			return fail(codes.InvalidArgument, metrics.ReasonInvalidRequest,
+				fmt.Sprintf("JWT audience %d is too long: %d bytes, at most %d", i, len(aud), MaxJWTAudienceBytes), nil)
+		}
 	}
 	return nil
 }

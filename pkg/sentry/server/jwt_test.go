@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +109,23 @@ func TestSignCertificate_TooManyAudiencesAreRefused(t *testing.T) {
 	})
 	assert.Equal(t, codes.InvalidArgument, status.Code(err))
 	assert.Contains(t, status.Convert(err).Message(), "too many JWT audiences")
+}
+
+func TestSignCertificate_TooLongAudiencesAreRefused(t *testing.T) {
+	h := newHarness(t, fake.Granting(appID), withJWT(newJWTIssuer(t)))
+	sign := func(auds ...string) error {
+		_, err := h.client.SignCertificate(t.Context(), &sentryv1.SignCertificateRequest{
+			Id: "orders", Namespace: "shop", CertificateSigningRequest: testca.CSR(t, testca.NewKey(t)), JwtAudiences: auds,
+		})
+		return err
+	}
+	err := sign("sts.amazonaws.com", strings.Repeat("a", server.MaxJWTAudienceBytes+1))
+	assert.Equal(t, codes.InvalidArgument, status.Code(err))
+	assert.Equal(t, "JWT audience 1 is too long: 257 bytes, at most 256", status.Convert(err).Message(), "the audience is not echoed")
+	assert.Equal(t, 1.0, testutil.ToFloat64(h.metrics.SignFailure.WithLabelValues(metrics.ReasonInvalidRequest)))
+
+	gcp := "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-provider"
+	assert.NoError(t, sign("sts.amazonaws.com", "api://AzureADTokenExchange", gcp, strings.Repeat("a", server.MaxJWTAudienceBytes)))
 }
 
 type failingIssuer struct{}

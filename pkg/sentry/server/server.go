@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"k8s.io/utils/clock"
 
 	sentryv1 "github.com/trustplane/trustplane/api/sentry/v1"
 	"github.com/trustplane/trustplane/pkg/sentry/ca"
@@ -59,6 +60,11 @@ type Options struct {
 	JWT JWTIssuer
 	// Metrics records requests. Required.
 	Metrics *metrics.Metrics
+	// Limits bound what callers can make the server hold. Zero fields take
+	// DefaultLimits.
+	Limits Limits
+	// Clock paces the refusal log's rate limit. Default: the real clock.
+	Clock clock.WithDelayedExecution
 	// Logger is scoped by the caller. Default: no logging.
 	Logger *zap.Logger
 }
@@ -96,6 +102,14 @@ func New(opts Options) (*Server, error) {
 	case opts.Listener == nil && opts.ListenAddress == "":
 		return nil, errors.New("server: Listener or ListenAddress is required")
 	}
+	limits, err := opts.Limits.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	opts.Limits = limits
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
@@ -114,16 +128,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	addr := ln.Addr()
 	s.addr.Store(&addr)
-	creds := credentials.NewTLS(&tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: s.opts.GetCertificate,
-		NextProtos:     []string{"h2"},
-	})
-	gs := grpc.NewServer(grpc.Creds(creds), grpc.NumStreamWorkers(streamWorkers))
-	sentryv1.RegisterCAServer(gs, &service{opts: s.opts})
+	refusals := newRefusalLog(s.opts.Logger, s.opts.Clock)
+	defer refusals.stop()
+	limited := newLimitListener(ln, s.opts.Limits.MaxConnections, s.opts.Metrics.Connections)
+	gs := s.newGRPCServer(limited)
+	sentryv1.RegisterCAServer(gs, &service{opts: s.opts, refusals: refusals})
 
 	errc := make(chan error, 1)
-	go func() { errc <- gs.Serve(ln) }()
+	go func() { errc <- gs.Serve(limited) }()
 	s.ready.Store(true)
 	s.opts.Logger.Info("Running gRPC server", zap.String("address", addr.String()))
 	select {
@@ -144,6 +156,28 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	<-errc
 	return nil
+}
+
+// newGRPCServer returns a gRPC server with Sentry's TLS and limits, to
+// serve on ln.
+func (s *Server) newGRPCServer(ln *limitListener) *grpc.Server {
+	creds := countingCreds{
+		TransportCredentials: credentials.NewTLS(&tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			GetCertificate: s.opts.GetCertificate,
+			NextProtos:     []string{"h2"},
+		}),
+		failures: s.opts.Metrics.HandshakeFailures,
+	}
+	lim := s.opts.Limits
+	adm := &admission{max: int64(lim.MaxInFlight), timeout: lim.RequestTimeout, shed: s.opts.Metrics.RequestsShed, ln: ln}
+	opts := append([]grpc.ServerOption{
+		grpc.Creds(creds),
+		grpc.NumStreamWorkers(streamWorkers),
+		grpc.InTapHandle(adm.admit),
+		grpc.StatsHandler(recycler{ln: ln}),
+	}, lim.grpcOptions()...)
+	return grpc.NewServer(opts...)
 }
 
 // Ready reports nil once the server accepts connections.

@@ -50,6 +50,8 @@ var (
 
 type harness struct {
 	client  sentryv1.CAClient
+	conn    *grpc.ClientConn
+	addr    string
 	clock   *clocktesting.FakeClock
 	metrics *metrics.Metrics
 	logs    *observer.ObservedLogs
@@ -119,7 +121,7 @@ func newHarness(t testing.TB, val *fake.Validator, mods ...func(*server.Options)
 		credentials.NewTLS(tlsconfig.TLSClientConfig(anchors, tlsconfig.AuthorizeID(sentryID)))))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	return &harness{client: sentryv1.NewCAClient(conn), clock: clk, metrics: m, logs: logs, bundle: b, val: val}
+	return &harness{client: sentryv1.NewCAClient(conn), conn: conn, addr: ln.Addr().String(), clock: clk, metrics: m, logs: logs, bundle: b, val: val}
 }
 
 func TestSignCertificate_IssuesForTheValidatedIdentity(t *testing.T) {

@@ -19,7 +19,8 @@ import (
 // service implements sentryv1.CAServer.
 type service struct {
 	sentryv1.UnimplementedCAServer
-	opts Options
+	opts     Options
+	refusals *refusalLog
 }
 
 var _ sentryv1.CAServer = (*service)(nil)
@@ -34,7 +35,7 @@ func (s *service) SignCertificate(ctx context.Context, req *sentryv1.SignCertifi
 			reason = re.reason
 		}
 		s.opts.Metrics.SignFailure.WithLabelValues(reason).Inc()
-		s.opts.Logger.Info("Refused to sign certificate",
+		s.refusals.refused(reason,
 			zap.String(log.KeyNamespace, log.Bound(req.GetNamespace())),
 			zap.String(log.KeyAppID, log.Bound(req.GetId())),
 			zap.String(log.KeyValidator, req.GetTokenValidator().String()),

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"strings"
 	"testing"
@@ -31,6 +33,9 @@ func TestSignCertificate_RefusesWithDaprsCodeAndMessage(t *testing.T) {
 		f(r)
 		return r
 	}
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	long := strings.Repeat("x", 30_000) // under the 32 KiB request limit
 	huge := strings.Repeat("x", 4_000_000)
 	tests := map[string]struct {
 		req      *sentryv1.SignCertificateRequest
@@ -78,15 +83,25 @@ func TestSignCertificate_RefusesWithDaprsCodeAndMessage(t *testing.T) {
 			}),
 			wantCode: codes.InvalidArgument, wantMsg: "failed to parse certificate signing request: ",
 		},
+		"a CSR with a key outside the key policy": {
+			req: req(func(r *sentryv1.SignCertificateRequest) {
+				r.CertificateSigningRequest = testca.CSR(t, weak)
+			}),
+			wantCode: codes.InvalidArgument, wantMsg: "failed to parse certificate signing request: key not allowed: RSA key of 1024 bits, use 2048 to 8192",
+		},
 		"a CSR whose signature is wrong": {
 			req: req(func(r *sentryv1.SignCertificateRequest) {
 				r.CertificateSigningRequest = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: badSig})
 			}),
 			wantCode: codes.InvalidArgument, wantMsg: "invalid signature",
 		},
-		"a 4 MB app ID gets Dapr's message, not the ID back": {
-			req:      req(func(r *sentryv1.SignCertificateRequest) { r.Id = huge }),
+		"a 30 KB app ID gets Dapr's message, not the ID back": {
+			req:      req(func(r *sentryv1.SignCertificateRequest) { r.Id = long }),
 			wantCode: codes.PermissionDenied, wantMsg: "invalid request: app ID must be 64 characters or less",
+		},
+		"a 4 MB request is refused by its length, not buffered (Dapr's Sentry reads up to 4 MiB)": {
+			req:      req(func(r *sentryv1.SignCertificateRequest) { r.Id = huge }),
+			wantCode: codes.ResourceExhausted, wantMsg: "grpc: received message larger than max (4000340 vs. 32768)",
 		},
 	}
 	for name, tc := range tests {

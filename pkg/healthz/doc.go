@@ -9,4 +9,9 @@
 //	h := healthz.New()
 //	h.AddReadyCheck("sentry-server", srv.Ready)
 //	go h.Serve(ctx, "127.0.0.1:8080")
+//
+// Serve and ServeListener (also used for the metrics endpoint) bound what
+// a client can make the server hold with DefaultServerLimits: header,
+// read, write and keep-alive idle timeouts, and 8 KiB of headers;
+// ServeServer takes other limits.
 package healthz

@@ -80,9 +80,60 @@ func Serve(ctx context.Context, addr string, h http.Handler) error {
 	return ServeListener(ctx, ln, h)
 }
 
-// ServeListener serves h on ln until ctx is done, then shuts down within 5s.
+// ServerLimits bound what one client can make an HTTP server hold: how
+// long it may take to send a request, to read the response, and to keep
+// an idle keep-alive connection, and how large its headers may be.
+type ServerLimits struct {
+	// ReadHeaderTimeout bounds reading the request headers (and a TLS
+	// handshake).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading the whole request.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the headers to the end
+	// of the response; 0 is none (for streaming profiles).
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle for this long.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request headers (net/http allows 4 KiB
+	// more).
+	MaxHeaderBytes int
+}
+
+// DefaultServerLimits suit endpoints that take no request body and answer
+// a few kilobytes, such as probes and metrics: net/http's defaults let a
+// keep-alive connection live forever and headers reach 1 MiB. IdleTimeout
+// outlasts Prometheus' default one-minute scrape interval, so scrapes
+// reuse their connection.
+func DefaultServerLimits() ServerLimits {
+	return ServerLimits{
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+	}
+}
+
+// NewServer returns a server of h with the limits l.
+func NewServer(h http.Handler, l ServerLimits) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
+}
+
+// ServeListener serves h on ln with DefaultServerLimits until ctx is done,
+// then shuts down within 5s.
 func ServeListener(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return ServeServer(ctx, ln, NewServer(h, DefaultServerLimits()))
+}
+
+// ServeServer serves srv on ln until ctx is done, then shuts down within 5s.
+func ServeServer(ctx context.Context, ln net.Listener, srv *http.Server) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -15,10 +15,17 @@ import (
 	"go.uber.org/zap"
 )
 
-// Timeouts of the server.
+// Limits of the server: the discovery document and the key set are small
+// GET responses, so a client has little time to send its request and read
+// the answer, and a few kilobytes of headers (net/http's defaults are no
+// timeouts but ReadHeaderTimeout, and 1 MiB of headers).
 const (
-	readHeaderTimeout = 10 * time.Second
-	shutdownTimeout   = 5 * time.Second
+	readHeaderTimeout  = 10 * time.Second
+	readTimeout        = 10 * time.Second
+	writeTimeout       = 30 * time.Second
+	defaultIdleTimeout = 90 * time.Second
+	maxHeaderBytes     = 16 << 10
+	shutdownTimeout    = 5 * time.Second
 )
 
 // Options configures New.
@@ -32,6 +39,9 @@ type Options struct {
 	// key, PEM, re-read when either file changes. Both or neither: neither
 	// serves plain HTTP (behind a TLS-terminating proxy).
 	TLSCertFile, TLSKeyFile string
+	// IdleTimeout closes a keep-alive connection idle for this long.
+	// Default 90s.
+	IdleTimeout time.Duration
 }
 
 // Server serves the discovery endpoints.
@@ -53,6 +63,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = defaultIdleTimeout
 	}
 	opts.HandlerOptions.TLS = opts.TLSCertFile != ""
 	h, err := NewHandler(opts.HandlerOptions)
@@ -85,7 +98,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: errLog}
+	srv := &http.Server{
+		Handler: s.handler, ErrorLog: errLog, MaxHeaderBytes: maxHeaderBytes,
+		ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: s.opts.IdleTimeout,
+	}
 	scheme := "http"
 	serve := func() error { return srv.Serve(ln) }
 	if s.certs != nil {

@@ -1,6 +1,7 @@
 package oidc_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,11 +10,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +157,33 @@ func TestNewRefusesHalfATLSPair(t *testing.T) {
 		Address:        "127.0.0.1:0", TLSCertFile: "/nope.crt", TLSKeyFile: "/nope.key",
 	})
 	require.ErrorContains(t, err, "load TLS certificate", "a missing certificate is an error at start")
+}
+
+func TestServerClosesAnIdleKeepAliveConnectionAndRefusesLargeHeaders(t *testing.T) {
+	base := start(t, oidc.Options{
+		HandlerOptions: oidc.HandlerOptions{Source: newSource(`{"keys":[]}`), Issuer: issuer},
+		IdleTimeout:    200 * time.Millisecond,
+	})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET /jwks.json HTTP/1.1\r\nHost: sentry.example.com\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	assert.False(t, resp.Close, "kept alive")
+	idleFrom := time.Now()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = io.Copy(io.Discard, c)
+	assert.NoError(t, err, "the server closes the idle connection (EOF)")
+	assert.Less(t, time.Since(idleFrom), 2*time.Second)
+
+	req, err := http.NewRequest(http.MethodGet, base+"/jwks.json", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Padding", strings.Repeat("p", 32<<10))
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
 }

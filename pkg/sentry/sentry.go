@@ -110,6 +110,9 @@ type Options struct {
 	// GRPCListener or GRPCAddress is where the CA is served.
 	GRPCListener net.Listener
 	GRPCAddress  string
+	// GRPCLimits bound what callers can make the gRPC server hold; zero
+	// fields take server.DefaultLimits.
+	GRPCLimits server.Limits
 	// HealthzAddress serves /livez, /healthz and /readyz (see pkg/healthz);
 	// empty disables it.
 	HealthzAddress string
@@ -242,6 +245,7 @@ func (s *Sentry) Start(ctx context.Context) error {
 		GetCertificate:          serving.GetCertificate,
 		Listener:                s.opts.GRPCListener,
 		ListenAddress:           s.opts.GRPCAddress,
+		Limits:                  s.opts.GRPCLimits,
 		Metrics:                 s.metrics,
 		Logger:                  log.Named("server"),
 	}

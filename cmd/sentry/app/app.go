@@ -113,6 +113,7 @@ func run(ctx context.Context, o *Options, lookupEnv func(string) (string, bool),
 		TrustDomain:   td,
 		Namespace:     o.Namespace,
 		GRPCListener:  ln,
+		GRPCLimits:    o.Limits.Limits,
 		WaitForBundle: !o.GenerateCA,
 		KeyAlgorithm:  bundle.KeyAlgorithm(o.KeyAlgorithm),
 		Registry:      reg,
@@ -184,5 +185,7 @@ func serveProfiles(ctx context.Context, addr string, logger *zap.Logger) {
 		return
 	}
 	logger.Info("Serving pprof", zap.String("address", strings.TrimSpace(ln.Addr().String())))
-	_ = healthz.ServeListener(ctx, ln, mux)
+	limits := healthz.DefaultServerLimits()
+	limits.WriteTimeout = 0 // a CPU profile streams for ?seconds=N
+	_ = healthz.ServeServer(ctx, ln, healthz.NewServer(mux, limits))
 }

@@ -68,6 +68,8 @@ type Options struct {
 	Mode string
 	// JWT are the JWT-SVID and OIDC discovery flags.
 	JWT JWTFlags
+	// Limits bound what callers can make the gRPC server hold.
+	Limits LimitFlags
 }
 
 // NewOptions returns the defaults.
@@ -87,6 +89,7 @@ func NewOptions() *Options {
 		LogLevel:          "info",
 		Mode:              ModeStandalone,
 		JWT:               defaultJWTFlags(),
+		Limits:            defaultLimitFlags(),
 	}
 }
 
@@ -117,6 +120,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LogFile, "log-file", o.LogFile, "Path of a file the log is appended to instead of standard error")
 	fs.StringVar(&o.Mode, "mode", o.Mode, "Runtime mode: standalone or kubernetes")
 	o.JWT.addFlags(fs)
+	o.Limits.addFlags(fs)
 }
 
 // Parsed records what only the parsed flag set tells: which flags were
@@ -178,6 +182,7 @@ func (o *Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.JWT.validate()...)
+	errs = append(errs, o.Limits.validate()...)
 	return errors.Join(errs...)
 }
 

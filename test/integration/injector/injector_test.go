@@ -172,8 +172,17 @@ func TestInjectorServesWithASentryCertificateAndInjectsOptedInPods(t *testing.T)
 	})
 
 	t.Run("daprsystem's mtls.enabled is followed live", func(t *testing.T) {
-		created, err := pods.Create(cctx(t), appPod("mtls-on", map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "orders"}), metav1.CreateOptions{})
-		require.NoError(t, err)
+		// The API server reloads a webhook's caBundle (put back by the last
+		// subtest) a moment after it changes: retry until it has.
+		var created *corev1.Pod
+		require.Eventually(t, func() bool {
+			var err error
+			created, err = pods.Create(cctx(t), appPod("mtls-on", map[string]string{"dapr.io/enabled": "true", "dapr.io/app-id": "orders"}), metav1.CreateOptions{})
+			if err != nil {
+				t.Logf("create pod: %v", err)
+			}
+			return err == nil
+		}, 30*time.Second, 200*time.Millisecond)
 		assert.Contains(t, containerNamed(created, "daprd").Args, "--enable-mtls", "mTLS is on without a Configuration")
 		c.configuration(t, false)
 		require.Eventually(t, func() bool {

@@ -147,10 +147,9 @@ func (l Limits) grpcOptions() []grpc.ServerOption {
 			MaxConnectionAgeGrace: l.RequestTimeout,
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveMinTime}),
-		// Buffers per connection: the write buffer is taken from a pool
-		// for each flush and given back, instead of 32 KiB held by every
-		// idle connection; reads are buffered by TLS already.
-		grpc.SharedWriteBuffer(true),
+		// Buffers per connection: grpc-go shares the write buffer by default
+		// (taken from a pool for each flush); reads are buffered by TLS
+		// already.
 		grpc.ReadBufferSize(0),
 	}
 }

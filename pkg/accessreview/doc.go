@@ -1,7 +1,8 @@
 // Package accessreview asks the API server, once at start, what the
 // calling identity's RBAC allows, so that a component can turn a feature
 // off (or fall back) with one warning naming the missing rules, instead of
-// reacting to Forbidden answers one request at a time.
+// reacting to Forbidden answers one request at a time. Sentry
+// (cmd/sentry/app/rbac.go) and the injector (pkg/injector/server) use it.
 //
 // Each Access is reviewed with one SelfSubjectAccessReview, which every
 // authenticated identity may create; the reviews of one Check run at once.

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/trustplane/trustplane/pkg/accessreview"
 	"github.com/trustplane/trustplane/pkg/sentry"
 	"github.com/trustplane/trustplane/pkg/sentry/anchors"
 	kubestore "github.com/trustplane/trustplane/pkg/sentry/ca/store/kubernetes"
@@ -69,7 +70,7 @@ func newKubeParts(ctx context.Context, o *Options, td spiffeid.TrustDomain, reg 
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	review, err := selfSubjectAccessReviews(cfg)
+	review, err := accessreview.SelfSubjectAccessReviews(cfg)
 	if err != nil {
 		return nil, err
 	}

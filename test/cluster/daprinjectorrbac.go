@@ -54,27 +54,7 @@ func (c *Cluster) UseDaprInjectorRBAC(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "dapr-injector", Namespace: ControlPlaneNamespace}}
-	_, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-injector"}, Rules: DaprInjectorClusterRules,
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-injector"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "dapr-injector"},
-		Subjects:   subjects,
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = rbac.Roles(ControlPlaneNamespace).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-injector", Namespace: ControlPlaneNamespace}, Rules: DaprInjectorRules,
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = rbac.RoleBindings(ControlPlaneNamespace).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-injector", Namespace: ControlPlaneNamespace},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "dapr-injector"},
-		Subjects:   subjects,
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	c.bindAsDaprsChart(t, "dapr-injector", "dapr-injector", DaprInjectorClusterRules, DaprInjectorRules)
 }
 
 // AllowTokenSecretCheck binds config/rbac/injector.yaml's ClusterRole

@@ -53,26 +53,34 @@ var DaprSentryRules = []rbacv1.PolicyRule{
 // dapr-sentry ServiceAccount, as Dapr's chart does.
 func (c *Cluster) applyDaprRBAC(t *testing.T) {
 	t.Helper()
+	c.bindAsDaprsChart(t, "dapr-sentry", "dapr-sentry", DaprSentryClusterRules, DaprSentryRules)
+}
+
+// bindAsDaprsChart creates a ClusterRole and a Role (in the control-plane
+// namespace) called name with clusterRules and rules, and binds both to
+// the ServiceAccount sa there, as Dapr's chart does for each component.
+func (c *Cluster) bindAsDaprsChart(t *testing.T, name, sa string, clusterRules, rules []rbacv1.PolicyRule) {
+	t.Helper()
 	ctx := Context(t)
 	rbac := c.Client.RbacV1()
-	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "dapr-sentry", Namespace: ControlPlaneNamespace}}
+	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: ControlPlaneNamespace}}
 	_, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-sentry"}, Rules: DaprSentryClusterRules,
+		ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: clusterRules,
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-sentry"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "dapr-sentry"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 		Subjects:   subjects,
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = rbac.Roles(ControlPlaneNamespace).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-sentry", Namespace: ControlPlaneNamespace}, Rules: DaprSentryRules,
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ControlPlaneNamespace}, Rules: rules,
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = rbac.RoleBindings(ControlPlaneNamespace).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "dapr-sentry", Namespace: ControlPlaneNamespace},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "dapr-sentry"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ControlPlaneNamespace},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
 		Subjects:   subjects,
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)

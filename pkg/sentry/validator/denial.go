@@ -8,6 +8,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/trustplane/trustplane/pkg/log"
+	"github.com/trustplane/trustplane/pkg/spiffe"
 )
 
 // ErrInvalidRequest means the requested identity is malformed (Dapr's
@@ -47,9 +48,6 @@ func PublicMessage(err error) string {
 	return "permission denied"
 }
 
-// MaxAppIDLength is Dapr's limit on the requested app ID.
-const MaxAppIDLength = 64
-
 // CheckRequest applies the rules Dapr applies to every request whatever its
 // validator, with Dapr's messages: an app ID that is set, has no dots and
 // is at most 64 characters, a CSR and a namespace (all of those reported
@@ -63,7 +61,7 @@ func CheckRequest(req Request) (spiffeid.TrustDomain, error) {
 	case strings.Contains(req.AppID, "."):
 		msgs = append(msgs, "parameter app-id cannot contain dots")
 	}
-	if len(req.AppID) > MaxAppIDLength {
+	if len(req.AppID) > spiffe.MaxAppIDLength {
 		msgs = append(msgs, "app ID must be 64 characters or less")
 	}
 	if !req.HasCSR {
@@ -77,7 +75,7 @@ func CheckRequest(req Request) (spiffeid.TrustDomain, error) {
 		return spiffeid.TrustDomain{}, Deny(fmt.Errorf("%w: %s", ErrInvalidRequest, strings.Join(msgs, "; ")), msg)
 	}
 	if req.TrustDomain == "" {
-		return spiffeid.RequireTrustDomainFromString(DefaultTrustDomain), nil
+		return spiffeid.RequireTrustDomainFromString(spiffe.DefaultTrustDomain), nil
 	}
 	td, err := spiffeid.TrustDomainFromString(req.TrustDomain)
 	if err != nil {
@@ -85,9 +83,6 @@ func CheckRequest(req Request) (spiffeid.TrustDomain, error) {
 	}
 	return td, nil
 }
-
-// DefaultTrustDomain is the trust domain of a request that names none.
-const DefaultTrustDomain = "public"
 
 // WorkloadID is spiffe://<td>/ns/<namespace>/<app-id> under go-spiffe's
 // rules for path segments (as Dapr builds it); a refusal uses the JWKS
